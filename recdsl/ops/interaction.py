@@ -1,0 +1,218 @@
+"""Interaction blocks: MLP, FM, DCN cross, FiBiNET bilinear, DLRM dot, attention, merges."""
+from __future__ import annotations
+
+from recdsl.ops.gating import poso_params
+from recdsl.ops.registry import (ACTIVATIONS, REQUIRED, Input, OpSpec, Param, TypeProblem, activation_params,
+                                 dense_params, register)
+from recdsl.types import SeqType, StackType, VectorType
+
+_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op")
+
+
+def _mlp_count(ctx, out) -> int:
+    units = list(ctx.arg("units"))
+    total = dense_params([ctx.inp("x").size, *units]) + activation_params(ctx.arg("activation"), units)
+    if ctx.arg("norm") in ("batch", "layer"):
+        total += 2 * sum(units)
+    gate = ctx.arg("gate")
+    if gate:
+        total += sum(poso_params(ctx.extra["gate_by_width"], gate["units"], u) for u in units)
+    return total
+
+
+register(OpSpec(
+    name="mlp", family="block", label="MLP",
+    summary="Dense layers (Dense -> norm -> activation -> dropout). gate=poso(by=...) multiplies "
+            "every layer's neurons by a personalised gate.",
+    inputs=(Input("x", "vector"),),
+    params=(
+        Param("units", "int_list", REQUIRED, doc="layer widths"),
+        Param("activation", "enum", "relu", choices=ACTIVATIONS),
+        Param("dropout", "float", 0.0, low=0.0, high=0.99),
+        Param("norm", "enum", "none", choices=("none", "batch", "layer")),
+        Param("gate", "call", None, calls=("poso",), doc="poso(by=[...]) personalised neuron gating"),
+        _share,
+    ),
+    infer=lambda ctx: VectorType(ctx.arg("units")[-1]),
+    count=_mlp_count,
+    layer="recdsl.layers.mlp:MLPBlock", key_args=("units", "activation", "dropout", "norm", "gate"),
+    example="block deep = mlp(fields, units=[256, 128, 64], dropout=0.1)",
+))
+
+register(OpSpec(
+    name="fm", family="block", label="FM",
+    summary="Factorization-machine second-order term 0.5 * ((sum_i v_i)^2 - sum_i v_i^2), summed over "
+            "the dim (reduce=true, [B, 1]) or kept per dim (reduce=false, [B, d], NFM's bi-interaction).",
+    inputs=(Input("fields", "fields"),),
+    params=(Param("reduce", "bool", True),),
+    infer=lambda ctx: VectorType(1 if ctx.arg("reduce") else ctx.inp("fields").dim),
+    count=lambda ctx, out: 0,
+    layer="recdsl.layers.fm:FMInteraction", key_args=("reduce",),
+    example="block fm = fm([user_id, item_id, item_cate])",
+))
+
+
+def _cross_count(ctx, out) -> int:
+    n, layers, rank = ctx.inp("x").size, ctx.arg("layers"), ctx.arg("rank")
+    if ctx.arg("version") == "v1":
+        return layers * 2 * n
+    if rank:
+        return layers * (2 * n * rank + n)
+    return layers * (n * n + n)
+
+
+register(OpSpec(
+    name="cross", family="block", label="DCN cross",
+    summary="Cross network: x_{l+1} = x0 * (W x_l + b) + x_l (v2, Wang et al., 2021; rank= makes W = U V), "
+            "or x0 (x_l . w) + b + x_l (v1, Wang et al., 2017).",
+    inputs=(Input("x", "vector"),),
+    params=(
+        Param("layers", "int", 2, low=1),
+        Param("version", "enum", "v2", choices=("v1", "v2")),
+        Param("rank", "int", None, low=1, doc="low-rank factorisation of W (v2)"),
+    ),
+    infer=lambda ctx: VectorType(ctx.inp("x").size),
+    count=_cross_count,
+    layer="recdsl.layers.cross:CrossNetwork", key_args=("layers", "version", "rank"),
+    example="block cross = cross(fields, layers=2)",
+))
+
+
+def _pairs(f: int) -> int:
+    return f * (f - 1) // 2
+
+
+def _bilinear_infer(ctx):
+    fields = ctx.inp("fields")
+    if fields.count < 2:
+        raise TypeProblem("bilinear needs at least two fields", "pass a list of two or more fields", at="fields")
+    return StackType(_pairs(fields.count), fields.dim)
+
+
+def _bilinear_count(ctx, out) -> int:
+    f, d = ctx.inp("fields").count, ctx.inp("fields").dim
+    return {"field_all": 1, "field_each": f - 1, "field_interaction": _pairs(f)}[ctx.arg("type")] * d * d
+
+
+register(OpSpec(
+    name="bilinear", family="block", label="bilinear",
+    summary="FiBiNET bilinear interaction p_ij = v_i * (v_i W) ... for every pair i < j: "
+            "p_ij = (v_i W_x) * v_j with one W shared (field_all), one per field i (field_each) or "
+            "one per pair (field_interaction).",
+    inputs=(Input("fields", "fields"),),
+    params=(Param("type", "enum", "field_interaction", choices=("field_all", "field_each", "field_interaction")),),
+    infer=_bilinear_infer, count=_bilinear_count,
+    layer="recdsl.layers.bilinear:BilinearInteraction", key_args=("type",),
+    example="block pairs = bilinear(fields, type=field_all)",
+))
+
+
+def _dot_infer(ctx):
+    f = ctx.inp("fields").count
+    return VectorType(f * (f + 1) // 2 if ctx.arg("self_interaction") else _pairs(f))
+
+
+register(OpSpec(
+    name="dot", family="block", label="dot interaction",
+    summary="DLRM pairwise dot products <v_i, v_j> for i < j (i <= j with self_interaction).",
+    inputs=(Input("fields", "fields"),),
+    params=(Param("self_interaction", "bool", False),),
+    infer=_dot_infer, count=lambda ctx, out: 0,
+    layer="recdsl.layers.dot:DotInteraction", key_args=("self_interaction",),
+    example="block pairs = dot([user_id, item_id, item_cate])",
+))
+
+
+def _same_kind(x, width: int):
+    return SeqType(x.length, width) if isinstance(x, SeqType) else StackType(x.count, width)
+
+
+def _self_attention_count(ctx, out) -> int:
+    d, heads, head_dim = ctx.inp("x").dim, ctx.arg("heads"), ctx.arg("head_dim") or ctx.inp("x").dim
+    total = 0
+    for _ in range(ctx.arg("layers")):
+        inner = heads * head_dim
+        total += 3 * d * inner + (d * inner if ctx.arg("residual") else 0)
+        d = inner
+    return total
+
+
+register(OpSpec(
+    name="self_attention", family="block", label="self-attention",
+    summary="AutoInt multi-head self-attention over fields [B, F, d] or a masked sequence [B, L, d]: "
+            "per head softmax(Q K^T / sqrt(dh)) V, heads concatenated, ReLU(out + x W_res) "
+            "(Song et al., 2019).",
+    inputs=(Input("x", "fields_or_sequence"),),
+    params=(
+        Param("heads", "int", 2, low=1),
+        Param("head_dim", "int", None, low=1, doc="defaults to the input dim"),
+        Param("layers", "int", 1, low=1),
+        Param("residual", "bool", True),
+        _share,
+    ),
+    infer=lambda ctx: _same_kind(ctx.inp("x"), ctx.arg("heads") * (ctx.arg("head_dim") or ctx.inp("x").dim)),
+    count=_self_attention_count,
+    layer="recdsl.layers.self_attention:SelfAttention", key_args=("heads", "head_dim", "layers"),
+    example="block sa = self_attention(hist_items, heads=2)",
+))
+
+
+def _transformer_infer(ctx):
+    x = ctx.inp("x")
+    if x.dim % ctx.arg("heads"):
+        raise TypeProblem(f"transformer width {x.dim} is not divisible by heads={ctx.arg('heads')}",
+                          f"choose heads dividing {x.dim}", at="heads")
+    return x
+
+
+def _transformer_count(ctx, out) -> int:
+    d, ff = ctx.inp("x").dim, ctx.arg("ff") or 4 * ctx.inp("x").dim
+    return ctx.arg("layers") * (4 * (d * d + d) + 4 * d + d * ff + ff + ff * d + d)
+
+
+register(OpSpec(
+    name="transformer", family="block", label="transformer",
+    summary="Transformer encoder layers (post-norm): x = LN(x + MHA(x)); x = LN(x + FFN(x)), padding masked "
+            "(Vaswani et al., 2017; BST, Chen et al., 2019).",
+    inputs=(Input("x", "fields_or_sequence"),),
+    params=(
+        Param("heads", "int", 2, low=1),
+        Param("ff", "int", None, low=1, doc="feed-forward width, default 4 * d"),
+        Param("layers", "int", 1, low=1),
+        Param("dropout", "float", 0.0, low=0.0, high=0.99),
+        Param("causal", "bool", False),
+        _share,
+    ),
+    infer=_transformer_infer, count=_transformer_count,
+    layer="recdsl.layers.transformer:TransformerEncoder", key_args=("heads", "ff", "layers"),
+    example="block encoded = transformer(hist_items, heads=2, layers=1)",
+))
+
+register(OpSpec(
+    name="concat", family="block", label="concat",
+    summary="Flatten every input to [B, n_i] and concatenate: [B, sum n_i].",
+    inputs=(Input("x", "vector", variadic=True),), params=(),
+    infer=lambda ctx: VectorType(sum(t.size for t in ctx.inp("x"))),
+    count=lambda ctx, out: 0,
+    layer="recdsl.layers.merge:Merge", example="block both = concat(cross, deep)",
+))
+
+
+def _elementwise_infer(ctx):
+    types = ctx.inp("x")
+    if len({t.shape for t in types}) > 1:
+        names = [n for n, _ in ctx.members.get("x", [])]
+        shapes = ", ".join(f"{n} {list(t.shape)}" for n, t in zip(names, types))
+        raise TypeProblem(f"{ctx.op.name} needs inputs of one shape, got {shapes}",
+                          "project them to one width first (e.g. with mlp)", at="x")
+    return types[0]
+
+
+for _name, _sign in (("add", "+"), ("multiply", "*")):
+    register(OpSpec(
+        name=_name, family="block", label=_name,
+        summary=f"Element-wise x_1 {_sign} x_2 {_sign} ... of inputs of one shape.",
+        inputs=(Input("x", "any", variadic=True),), params=(),
+        infer=_elementwise_infer, count=lambda ctx, out: 0,
+        layer="recdsl.layers.merge:Merge", example=f"block both = {_name}(a, b)",
+    ))

@@ -1,0 +1,23 @@
+"""Output heads: a vector -> one logit -> a prediction, with its loss weight and label column."""
+from __future__ import annotations
+
+from recdsl.ops.registry import Input, OpSpec, Param, register
+from recdsl.types import VectorType
+
+for _name, _what, _loss in (
+    ("sigmoid", "probability of a positive label (CTR, CVR)", "binary cross-entropy"),
+    ("linear", "real value (regression: watch time, rating)", "mean squared error"),
+):
+    register(OpSpec(
+        name=_name, family="output", label=f"{_name} head",
+        summary=f"Dense(1) over the input gives a {_what}; trained with {_loss}.",
+        inputs=(Input("x", "vector"),),
+        params=(
+            Param("weight", "float", 1.0, low=0.0, doc="loss weight in multi-task training"),
+            Param("label", "str", None, doc="label column, default the output's name"),
+        ),
+        infer=lambda ctx: VectorType(1),
+        count=lambda ctx, out: ctx.inp("x").size + 1,
+        layer="recdsl.layers.head:PredictionHead", key_args=("weight", "label"),
+        example=f"output ctr = {_name}(concat(cross, deep))",
+    ))

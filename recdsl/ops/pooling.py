@@ -1,0 +1,113 @@
+"""Pooling ops: a masked bag or sequence [B, L, d] -> one field [B, d] (or a re-weighted sequence)."""
+from __future__ import annotations
+
+from recdsl.ops.registry import (ACTIVATIONS, REQUIRED, Input, OpSpec, Param, TypeProblem, activation_params,
+                                 dense_params, register)
+from recdsl.types import FieldType, SeqType
+
+for _name, _what in (("sum", "sum"), ("avg", "mean"), ("max", "maximum")):
+    register(OpSpec(
+        name=_name, family="pool", label=f"{_name} pool",
+        summary=f"Masked {_what} over the valid positions; an empty bag gives zeros.",
+        inputs=(Input("x", "sequence"),), params=(),
+        infer=lambda ctx: FieldType(ctx.inp("x").dim),
+        count=lambda ctx, out: 0,
+        layer="recdsl.layers.pooling:MaskedPool",
+        example=f"pool genres_vec = {_name}(genres)",
+    ))
+
+
+def _query_matches(ctx, what: str) -> None:
+    q, k = ctx.inp("query"), ctx.inp("keys")
+    if q.width != k.dim:
+        raise TypeProblem(
+            f"{what} query is {q.width} wide but keys are {k.dim} wide "
+            f"({_names(ctx, 'query')} vs {_names(ctx, 'keys')})",
+            "give the query and the key features the same total embedding dim", at="query")
+
+
+def _names(ctx, slot: str) -> str:
+    members = ctx.members.get(slot, [])
+    return " + ".join(f"{n}:{t.width if not hasattr(t, 'dim') else t.dim}" for n, t in members) or slot
+
+
+def _pooled_or_sequence(ctx, dim: int):
+    keys = ctx.inp("keys")
+    return SeqType(keys.length, dim) if ctx.arg("output") == "sequence" else FieldType(dim)
+
+
+def _din_infer(ctx):
+    _query_matches(ctx, "din")
+    return _pooled_or_sequence(ctx, ctx.inp("keys").dim)
+
+
+def _din_count(ctx, out) -> int:
+    units = list(ctx.arg("units"))
+    d = ctx.inp("keys").dim
+    return dense_params([4 * d, *units, 1]) + activation_params(ctx.arg("activation"), units)
+
+
+_output = Param("output", "enum", "pooled", choices=("pooled", "sequence"),
+                doc="the weighted sum [B, d], or the weighted sequence [B, L, d]")
+_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op")
+
+register(OpSpec(
+    name="din", family="pool", label="DIN attention",
+    summary="Deep Interest Network local activation unit: an MLP scores each history item from "
+            "[q, k, q-k, q*k]; padded positions are masked; weights are unnormalised unless "
+            "normalize=softmax (Zhou et al., 2018).",
+    inputs=(Input("query", "query"), Input("keys", "sequence")),
+    params=(
+        Param("units", "int_list", [80, 40], doc="hidden sizes of the attention MLP"),
+        Param("activation", "enum", "dice", choices=("dice", "prelu", "sigmoid", "relu")),
+        Param("normalize", "enum", "none", choices=("none", "softmax")),
+        _output, _share,
+    ),
+    infer=_din_infer, count=_din_count,
+    layer="recdsl.layers.din:DinAttention", key_args=("units", "activation", "normalize", "output"),
+    example="pool interest = din(query=[item_id, item_cate], keys=[hist_items, hist_cates], units=[80, 40])",
+))
+
+
+def _attention_infer(ctx):
+    q, k = ctx.inp("query"), ctx.inp("keys")
+    values = ctx.inp("values") or k
+    if ctx.inp("values") is not None and values.length != k.length:
+        raise TypeProblem(f"values have length {values.length} but keys have length {k.length}",
+                          "values and keys must describe the same positions", at="values")
+    if not ctx.arg("transform") and ctx.arg("score") in ("dot", "scaled_dot") and q.width != k.dim:
+        _query_matches(ctx, f"{ctx.arg('score')} attention")
+    return _pooled_or_sequence(ctx, values.dim)
+
+
+def _attention_count(ctx, out) -> int:
+    dq, dk = ctx.inp("query").width, ctx.inp("keys").dim
+    total = 0
+    if ctx.arg("transform"):
+        total += dk * dq + dq
+        dk = dq
+    score = ctx.arg("score")
+    if score == "bilinear":
+        total += dq * dk
+    elif score == "additive":
+        h = ctx.arg("units")
+        total += dq * h + dk * h + h + h
+    return total
+
+
+register(OpSpec(
+    name="attention", family="pool", label="target attention",
+    summary="Target attention: the keys are transformed by a learned dense layer (transform=true), "
+            "scored against the query (dot, scaled_dot, bilinear or additive), masked-softmaxed, and "
+            "the values pooled. Chain two to get dual (two-stage) attention.",
+    inputs=(Input("query", "query"), Input("keys", "sequence"), Input("values", "sequence", optional=True)),
+    params=(
+        Param("score", "enum", "scaled_dot", choices=("dot", "scaled_dot", "bilinear", "additive")),
+        Param("transform", "bool", True, doc="learn a dense transform of the keys to the query width"),
+        Param("units", "int", 32, low=1, doc="hidden width of the additive score"),
+        _output, _share,
+    ),
+    infer=_attention_infer, count=_attention_count,
+    layer="recdsl.layers.attention:TargetAttention", key_args=("score", "transform", "output"),
+    example="pool ta = attention(query=item_id, keys=hist_items, score=scaled_dot)",
+))

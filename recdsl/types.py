@@ -1,0 +1,148 @@
+"""The value types the checker infers for every node. B is the batch axis.
+
+    FieldType(d)        [B, d]      one embedding field (a categorical feature, a pooled bag)
+    DenseType(n)        [B, n]      raw numeric values
+    VectorType(n)       [B, n]      a hidden vector (mlp, cross, concat output)
+    BagType(L, d)       [B, L, d]   a multi-valued feature, with a mask
+    SeqType(L, d)       [B, L, d]   a behaviour sequence, with a mask
+    StackType(F, d)     [B, F, d]   fields of one dim stacked (senet, bilinear output)
+    FieldListType(...)  a group or list of named fields; stacks to [B, F, d] when dims agree,
+                        concatenates to [B, sum d] where a vector is needed
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldType:
+    dim: int
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self.dim)
+
+    @property
+    def width(self) -> int:
+        return self.dim
+
+    describe = "an embedding field"
+
+
+@dataclass(frozen=True)
+class DenseType:
+    size: int
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self.size)
+
+    @property
+    def width(self) -> int:
+        return self.size
+
+    describe = "a numeric value"
+
+
+@dataclass(frozen=True)
+class VectorType:
+    size: int
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self.size)
+
+    @property
+    def width(self) -> int:
+        return self.size
+
+    describe = "a vector"
+
+
+@dataclass(frozen=True)
+class BagType:
+    length: int
+    dim: int
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self.length, self.dim)
+
+    @property
+    def width(self) -> int:
+        return self.length * self.dim
+
+    describe = "a multi-valued bag"
+
+
+@dataclass(frozen=True)
+class SeqType:
+    length: int
+    dim: int
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self.length, self.dim)
+
+    @property
+    def width(self) -> int:
+        return self.length * self.dim
+
+    describe = "a sequence"
+
+
+@dataclass(frozen=True)
+class StackType:
+    count: int
+    dim: int
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self.count, self.dim)
+
+    @property
+    def width(self) -> int:
+        return self.count * self.dim
+
+    describe = "a stack of fields"
+
+
+@dataclass(frozen=True)
+class FieldListType:
+    """Named members in order; each member's own type is kept for error messages."""
+
+    items: tuple[tuple[str, object], ...]
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return tuple(t.width for _, t in self.items)
+
+    @property
+    def width(self) -> int:
+        return sum(self.dims)
+
+    @property
+    def shape(self) -> tuple:
+        dims = set(self.dims)
+        if len(dims) == 1 and all(isinstance(t, FieldType) for _, t in self.items):
+            return ("B", len(self.items), dims.pop())
+        return ("B", self.width)
+
+    describe = "a list of fields"
+
+
+ValueType = FieldType | DenseType | VectorType | BagType | SeqType | StackType | FieldListType
+
+
+def shape_text(value_type) -> str:
+    """`[B, 50, 16]`."""
+    return "[" + ", ".join(str(s) for s in value_type.shape) + "]"
+
+
+def to_json(value_type) -> dict:
+    """A JSON-able description: {"type": "seq", "shape": ["B", 50, 16]}."""
+    name = type(value_type).__name__.removesuffix("Type").lower()
+    out = {"type": name, "shape": list(value_type.shape)}
+    if isinstance(value_type, FieldListType):
+        out["members"] = [m for m, _ in value_type.items]
+    return out
