@@ -1,0 +1,112 @@
+"""Embedding tables for categorical features and the numeric feature encoder."""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+PADDING_ROW = 0
+OOV_ROW = 1
+
+
+@keras.saving.register_keras_serializable(package="recdsl")
+class FeatureEmbedding(keras.layers.Layer):
+    """Embedding table E [rows, dim]: int indices [B] -> [B, d], or [B, L] -> [B, L, d].
+
+    Row 0 is padding and row 1 out-of-vocabulary. One instance may be called on
+    several inputs of either rank (a sequence sharing an id feature's table).
+
+    With l2 > 0 each call adds the mini-batch-aware regulariser
+
+        l2 * sum_{j in batch, j != 0} ||E_j||^2 / n_j
+
+    over the distinct rows j the batch uses, n_j being the non-trainable
+    `row_frequency` (ones unless a trainer sets global frequencies). It is computed
+    per looked-up position as ||E_j||^2 / (n_j * c_j), c_j the count of j in the
+    batch, so only the used rows get a gradient. Zhou et al., "Deep Interest Network
+    for Click-Through Rate Prediction", KDD 2018, eq. 4.
+    """
+
+    def __init__(self, rows, dim, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.rows, self.dim, self.l2 = rows, dim, l2
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(
+            name="embeddings", shape=(self.rows, self.dim),
+            initializer=keras.initializers.RandomUniform(-0.05, 0.05))
+        self.row_frequency = self.add_weight(
+            name="row_frequency", shape=(self.rows,), initializer="ones", trainable=False)
+
+    def call(self, inputs):
+        index = ops.cast(inputs, "int32")
+        vectors = ops.take(self.embeddings, index, axis=0)
+        if self.l2 > 0:
+            self.add_loss(self._penalty(index, vectors))
+        return ops.cast(vectors, self.compute_dtype)
+
+    def _penalty(self, index, vectors):
+        flat = ops.reshape(index, (-1,))
+        in_batch = ops.cast(ops.bincount(flat, minlength=self.rows), "float32")
+        share = ops.take(in_batch, flat) * ops.take(ops.cast(self.row_frequency, "float32"), flat)
+        norms = ops.sum(ops.square(ops.cast(ops.reshape(vectors, (-1, self.dim)), "float32")), axis=-1)
+        used = ops.cast(ops.not_equal(flat, PADDING_ROW), "float32")
+        return self.l2 * ops.sum(used * norms / share)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "rows": self.rows, "dim": self.dim, "l2": self.l2}
+
+
+NUMERIC_MODES = ("dense", "project", "bucket")
+
+
+@keras.saving.register_keras_serializable(package="recdsl")
+class NumericFeature(keras.layers.Layer):
+    """A numeric feature after preprocessing (normalised or bucketised upstream).
+
+    mode="dense":   x [B, size] -> x [B, size] (a [B] input becomes [B, 1])
+    mode="project": x [B, size] -> x W [B, dim], W [size, dim], no bias
+    mode="bucket":  bucket index [B] -> E[index] [B, dim], E [rows, dim]
+
+    The projection is the numeric-field embedding of AutoInt (Song et al., CIKM 2019).
+    """
+
+    def __init__(self, mode, size=1, dim=None, rows=None, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in NUMERIC_MODES:
+            raise ValueError(f"NumericFeature mode must be one of {NUMERIC_MODES}, got {mode!r}")
+        if mode != "dense" and dim is None:
+            raise ValueError(f"NumericFeature mode={mode!r} needs dim")
+        if mode == "bucket" and rows is None:
+            raise ValueError("NumericFeature mode='bucket' needs rows")
+        self.mode, self.size, self.dim, self.rows = mode, size, dim, rows
+
+    def build(self, input_shape=None):
+        if self.mode == "project":
+            self.kernel = self.add_weight(name="kernel", shape=(self.size, self.dim),
+                                          initializer="glorot_uniform")
+        elif self.mode == "bucket":
+            self.embeddings = self.add_weight(
+                name="embeddings", shape=(self.rows, self.dim),
+                initializer=keras.initializers.RandomUniform(-0.05, 0.05))
+
+    def call(self, inputs):
+        if self.mode == "bucket":
+            vectors = ops.take(self.embeddings, ops.cast(inputs, "int32"), axis=0)
+            return ops.cast(vectors, self.compute_dtype)
+        x = ops.cast(inputs, self.compute_dtype)
+        if len(x.shape) == 1:
+            x = ops.expand_dims(x, -1)
+        return x if self.mode == "dense" else ops.matmul(x, ops.cast(self.kernel, x.dtype))
+
+    def compute_output_shape(self, input_shape):
+        if self.mode == "bucket":
+            return tuple(input_shape) + (self.dim,)
+        batch = tuple(input_shape)[:1]
+        return batch + ((self.size,) if self.mode == "dense" else (self.dim,))
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode, "size": self.size,
+                "dim": self.dim, "rows": self.rows}

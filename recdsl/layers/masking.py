@@ -1,0 +1,47 @@
+"""Padding masks shared by the sequence layers.
+
+A mask is a [B, L] tensor, bool or 0/1, True/1 at valid positions; None means every
+position is valid. Values at padded positions are arbitrary (the padding row of an
+embedding table) and never reach an output: they are replaced with `where`, not
+multiplied, so even a non-finite padding value cannot leak.
+"""
+from __future__ import annotations
+
+from keras import backend, ops
+
+#: Logit given to masked positions: finite in float16 (max 65504) and bfloat16.
+MASK_VALUE = -3.0e4
+
+
+def valid_mask(mask, length_of):
+    """`mask` as a bool [B, L] tensor, or an all-True one shaped like `length_of[:, :, 0]`."""
+    if mask is None:
+        return ops.ones_like(length_of[:, :, 0], dtype="bool")
+    mask = ops.convert_to_tensor(mask)
+    if backend.standardize_dtype(mask.dtype) == "bool":
+        return mask
+    return ops.greater(mask, ops.cast(0.5, mask.dtype))
+
+
+def zero_padded(x, mask):
+    """x [B, L, ...] with padded positions set to 0."""
+    m = mask
+    for _ in range(len(x.shape) - 2):
+        m = ops.expand_dims(m, -1)
+    return ops.where(m, x, ops.zeros_like(x))
+
+
+def masked_softmax(logits, mask, axis=-1):
+    """Softmax of `logits` over `axis` where `mask` (broadcastable to logits) is True.
+
+    Masked logits get MASK_VALUE, and the weights are zeroed after the softmax, so a
+    row with no valid position gives exactly zeros instead of a uniform average or NaN.
+    """
+    logits = ops.where(mask, logits, ops.cast(MASK_VALUE, logits.dtype))
+    weights = ops.softmax(logits, axis=axis)
+    return ops.where(mask, weights, ops.zeros_like(weights))
+
+
+def valid_count(mask, dtype):
+    """Number of valid positions per row, [B, 1], in `dtype`."""
+    return ops.sum(ops.cast(mask, dtype), axis=1, keepdims=True)
