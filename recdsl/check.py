@@ -43,7 +43,10 @@ class Checker:
     def run(self) -> CheckedSpec:
         self._declare()
         for name in self.statements:
-            self._resolve(name, None)
+            try:
+                self._resolve(name, None)
+            except _Poisoned:
+                continue
         self._whole_model_checks()
         if self.errors:
             raise SpecErrors(self.errors + self.warnings, self.sources)

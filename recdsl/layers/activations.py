@@ -4,12 +4,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from recdsl.layers.masking import ExplicitMask
+
 #: Names the registry allows for `activation=` (recdsl.ops.registry.ACTIVATIONS).
 BUILTIN = ("relu", "sigmoid", "tanh", "gelu", "swish", "linear")
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
-class Dice(keras.layers.Layer):
+class Dice(ExplicitMask, keras.layers.Layer):
     """Data-adaptive activation: out = p * x + (1 - p) * alpha * x, p = sigmoid(BN(x)).
 
     BN normalises over every axis but the last, without its own scale or offset

@@ -6,13 +6,13 @@ import math
 import keras
 from keras import ops
 
-from recdsl.layers.masking import masked_softmax, valid_mask, zero_padded
+from recdsl.layers.masking import ExplicitMask, masked_softmax, valid_mask, zero_padded
 
 SCORES = ("dot", "scaled_dot", "bilinear", "additive")
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
-class TargetAttention(keras.layers.Layer):
+class TargetAttention(ExplicitMask, keras.layers.Layer):
     """Target attention: [q [B, dq], K [B, L, dk]] or [q, K, V [B, L, dv]], mask [B, L].
 
         K' = K Wk + bk   (Dense dk -> dq) if transform, else K' = K

@@ -5,11 +5,11 @@ import keras
 from keras import ops
 
 from recdsl.layers.activations import activation_layer, apply_activation
-from recdsl.layers.masking import masked_softmax, valid_mask, zero_padded
+from recdsl.layers.masking import ExplicitMask, masked_softmax, valid_mask, zero_padded
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
-class DinAttention(keras.layers.Layer):
+class DinAttention(ExplicitMask, keras.layers.Layer):
     """Deep Interest Network attention: query q [B, d], keys k [B, L, d], mask [B, L].
 
         a_l = MLP([q, k_l, q - k_l, q * k_l])      (hidden `units` with `activation`, then Dense(1))

@@ -45,3 +45,11 @@ def masked_softmax(logits, mask, axis=-1):
 def valid_count(mask, dtype):
     """Number of valid positions per row, [B, 1], in `dtype`."""
     return ops.sum(ops.cast(mask, dtype), axis=1, keepdims=True)
+
+
+class ExplicitMask:
+    """Mixin for layers that take `mask=` as an argument: their outputs carry no implicit
+    Keras mask (the emitter passes masks explicitly), and Keras does not warn that one is lost."""
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None

@@ -4,13 +4,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from recdsl.layers.masking import valid_count, valid_mask, zero_padded
+from recdsl.layers.masking import ExplicitMask, valid_count, valid_mask, zero_padded
 
 POOL_MODES = ("sum", "avg", "max")
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
-class MaskedPool(keras.layers.Layer):
+class MaskedPool(ExplicitMask, keras.layers.Layer):
     """Pool the valid positions of x [B, L, d] (mask [B, L]) -> [B, d].
 
     sum: sum_l m_l x_l

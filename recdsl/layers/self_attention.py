@@ -6,11 +6,11 @@ import math
 import keras
 from keras import ops
 
-from recdsl.layers.masking import masked_softmax, valid_mask, zero_padded
+from recdsl.layers.masking import ExplicitMask, masked_softmax, valid_mask, zero_padded
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
-class SelfAttention(keras.layers.Layer):
+class SelfAttention(ExplicitMask, keras.layers.Layer):
     """Interacting layers x [B, N, d] (N fields or a sequence with mask [B, N]) -> [B, N, H dh].
 
     Per layer, with W_Q, W_K, W_V, W_res [d_in, H dh] (no biases):

@@ -4,11 +4,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from recdsl.layers.masking import valid_mask, zero_padded
+from recdsl.layers.masking import ExplicitMask, valid_mask, zero_padded
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
-class TransformerEncoder(keras.layers.Layer):
+class TransformerEncoder(ExplicitMask, keras.layers.Layer):
     """Post-norm encoder layers x [B, L, d], mask [B, L] -> [B, L, d]:
 
         x = LN(x + Dropout(MHA(x, x, x, mask)))

@@ -101,7 +101,8 @@ register(OpSpec(
             "bucketised and embedded; with `dim=` alone it is projected to an embedding field.",
     inputs=(),
     params=(
-        Param("normalize", "enum", "none", choices=("none", "standard", "minmax", "log")),
+        Param("normalize", "enum", "none", choices=("none", "standard", "minmax", "log"),
+              doc="statistics learned from training data"),
         Param("boundaries", "num_list", None, doc="bucket edges, strictly increasing"),
         Param("dim", "int", None, low=1, doc="embed as a field of this width"),
         Param("size", "int", 1, low=1, doc="values per row"),

@@ -27,9 +27,9 @@ register(OpSpec(
     inputs=(Input("x", "vector"),),
     params=(
         Param("units", "int_list", REQUIRED, doc="layer widths"),
-        Param("activation", "enum", "relu", choices=ACTIVATIONS),
-        Param("dropout", "float", 0.0, low=0.0, high=0.99),
-        Param("norm", "enum", "none", choices=("none", "batch", "layer")),
+        Param("activation", "enum", "relu", choices=ACTIVATIONS, doc="activation of every layer"),
+        Param("dropout", "float", 0.0, low=0.0, high=0.99, doc="dropout rate after each layer"),
+        Param("norm", "enum", "none", choices=("none", "batch", "layer"), doc="normalisation before the activation"),
         Param("gate", "call", None, calls=("poso",), doc="poso(by=[...]) personalised neuron gating"),
         _share,
     ),
@@ -44,7 +44,7 @@ register(OpSpec(
     summary="Factorization-machine second-order term 0.5 * ((sum_i v_i)^2 - sum_i v_i^2), summed over "
             "the dim (reduce=true, [B, 1]) or kept per dim (reduce=false, [B, d], NFM's bi-interaction).",
     inputs=(Input("fields", "fields"),),
-    params=(Param("reduce", "bool", True),),
+    params=(Param("reduce", "bool", True, doc="sum over the dim to one value"),),
     infer=lambda ctx: VectorType(1 if ctx.arg("reduce") else ctx.inp("fields").dim),
     count=lambda ctx, out: 0,
     layer="recdsl.layers.fm:FMInteraction", key_args=("reduce",),
@@ -67,8 +67,8 @@ register(OpSpec(
             "or x0 (x_l . w) + b + x_l (v1, Wang et al., 2017).",
     inputs=(Input("x", "vector"),),
     params=(
-        Param("layers", "int", 2, low=1),
-        Param("version", "enum", "v2", choices=("v1", "v2")),
+        Param("layers", "int", 2, low=1, doc="cross layers"),
+        Param("version", "enum", "v2", choices=("v1", "v2"), doc="DCN v1 (vector weights) or v2 (matrix)"),
         Param("rank", "int", None, low=1, doc="low-rank factorisation of W (v2)"),
     ),
     infer=lambda ctx: VectorType(ctx.inp("x").size),
@@ -96,11 +96,12 @@ def _bilinear_count(ctx, out) -> int:
 
 register(OpSpec(
     name="bilinear", family="block", label="bilinear",
-    summary="FiBiNET bilinear interaction p_ij = v_i * (v_i W) ... for every pair i < j: "
-            "p_ij = (v_i W_x) * v_j with one W shared (field_all), one per field i (field_each) or "
-            "one per pair (field_interaction).",
+    summary="FiBiNET bilinear interaction: for every pair of fields i < j, p_ij = (v_i W) * v_j, with one "
+            "W shared by all pairs (field_all), one per field i (field_each) or one per pair "
+            "(field_interaction) (Huang et al., 2019). [B, F, d] -> [B, F(F-1)/2, d].",
     inputs=(Input("fields", "fields"),),
-    params=(Param("type", "enum", "field_interaction", choices=("field_all", "field_each", "field_interaction")),),
+    params=(Param("type", "enum", "field_interaction", choices=("field_all", "field_each", "field_interaction"),
+                  doc="how many bilinear matrices: one, one per field, one per pair"),),
     infer=_bilinear_infer, count=_bilinear_count,
     layer="recdsl.layers.bilinear:BilinearInteraction", key_args=("type",),
     example="block pairs = bilinear(fields, type=field_all)",
@@ -116,7 +117,7 @@ register(OpSpec(
     name="dot", family="block", label="dot interaction",
     summary="DLRM pairwise dot products <v_i, v_j> for i < j (i <= j with self_interaction).",
     inputs=(Input("fields", "fields"),),
-    params=(Param("self_interaction", "bool", False),),
+    params=(Param("self_interaction", "bool", False, doc="include <v_i, v_i>"),),
     infer=_dot_infer, count=lambda ctx, out: 0,
     layer="recdsl.layers.dot:DotInteraction", key_args=("self_interaction",),
     example="block pairs = dot([user_id, item_id, item_cate])",
@@ -144,10 +145,10 @@ register(OpSpec(
             "(Song et al., 2019).",
     inputs=(Input("x", "fields_or_sequence"),),
     params=(
-        Param("heads", "int", 2, low=1),
-        Param("head_dim", "int", None, low=1, doc="defaults to the input dim"),
-        Param("layers", "int", 1, low=1),
-        Param("residual", "bool", True),
+        Param("heads", "int", 2, low=1, doc="attention heads"),
+        Param("head_dim", "int", None, low=1, doc="width per head; defaults to the input dim"),
+        Param("layers", "int", 1, low=1, doc="stacked attention layers"),
+        Param("residual", "bool", True, doc="add a projected residual before the ReLU"),
         _share,
     ),
     infer=lambda ctx: _same_kind(ctx.inp("x"), ctx.arg("heads") * (ctx.arg("head_dim") or ctx.inp("x").dim)),
@@ -176,11 +177,11 @@ register(OpSpec(
             "(Vaswani et al., 2017; BST, Chen et al., 2019).",
     inputs=(Input("x", "fields_or_sequence"),),
     params=(
-        Param("heads", "int", 2, low=1),
+        Param("heads", "int", 2, low=1, doc="attention heads; must divide the width"),
         Param("ff", "int", None, low=1, doc="feed-forward width, default 4 * d"),
-        Param("layers", "int", 1, low=1),
-        Param("dropout", "float", 0.0, low=0.0, high=0.99),
-        Param("causal", "bool", False),
+        Param("layers", "int", 1, low=1, doc="encoder layers"),
+        Param("dropout", "float", 0.0, low=0.0, high=0.99, doc="dropout in attention and feed-forward"),
+        Param("causal", "bool", False, doc="each position attends only to earlier ones"),
         _share,
     ),
     infer=_transformer_infer, count=_transformer_count,

@@ -59,8 +59,10 @@ register(OpSpec(
     inputs=(Input("query", "query"), Input("keys", "sequence")),
     params=(
         Param("units", "int_list", [80, 40], doc="hidden sizes of the attention MLP"),
-        Param("activation", "enum", "dice", choices=("dice", "prelu", "sigmoid", "relu")),
-        Param("normalize", "enum", "none", choices=("none", "softmax")),
+        Param("activation", "enum", "dice", choices=("dice", "prelu", "sigmoid", "relu"),
+              doc="activation of the attention MLP"),
+        Param("normalize", "enum", "none", choices=("none", "softmax"),
+              doc="none keeps DIN's unnormalised weights; softmax normalises over valid positions"),
         _output, _share,
     ),
     infer=_din_infer, count=_din_count,
@@ -102,7 +104,8 @@ register(OpSpec(
             "the values pooled. Chain two to get dual (two-stage) attention.",
     inputs=(Input("query", "query"), Input("keys", "sequence"), Input("values", "sequence", optional=True)),
     params=(
-        Param("score", "enum", "scaled_dot", choices=("dot", "scaled_dot", "bilinear", "additive")),
+        Param("score", "enum", "scaled_dot", choices=("dot", "scaled_dot", "bilinear", "additive"),
+              doc="q.k, q.k/sqrt(d), q W k, or v.tanh(Wq q + Wk k + b)"),
         Param("transform", "bool", True, doc="learn a dense transform of the keys to the query width"),
         Param("units", "int", 32, low=1, doc="hidden width of the additive score"),
         _output, _share,

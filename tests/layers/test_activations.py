@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from recdsl.layers.activations import Dice, PReLU, activation_layer
+from tests.layers.layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize, rng,
+                                      trainable_count, weight)
+
+B, L, U = 6, 5, 4
+
+
+def dice_reference(x, alpha, mean, var, eps):
+    p = 1.0 / (1.0 + np.exp(-(x - mean) / np.sqrt(var + eps)))
+    return p * x + (1 - p) * alpha * x
+
+
+def test_dice_inference_matches_numpy(tmp_path):
+    x = rng(1).normal(size=(B, L, U)).astype("float32")
+    layer = Dice()
+    layer.build(x.shape)
+    randomize(layer, 2)
+    out = check_layer(layer, x, params=U, tmp_path=tmp_path)
+    norm = layer.norm
+    expected = dice_reference(x, weight(layer.alpha), weight(norm.moving_mean), weight(norm.moving_variance), 1e-8)
+    assert_close(out, expected)
+
+
+def test_dice_training_uses_masked_batch_moments():
+    x = rng(3).normal(size=(B, L, U)).astype("float32")
+    mask = lengths_mask([5, 0, 2, 3, 1, 4], L)
+    layer = Dice()
+    layer.build(x.shape)
+    randomize(layer, 4)
+    out = layer(x, mask=mask, training=True)
+    valid = x[mask]
+    expected = dice_reference(x, weight(layer.alpha), valid.mean(0), valid.var(0), 1e-8)
+    assert_close(to_numpy(out)[mask], expected[mask], rtol=1e-4)
+    junk = np.where(mask[..., None], x, 1e3).astype("float32")
+    out_junk = layer(junk, mask=mask, training=True)
+    assert_close(to_numpy(out_junk)[mask], to_numpy(out)[mask])
+
+
+@pytest.mark.parametrize("shape", [(B, U), (B, L, U)])
+def test_prelu_one_alpha_per_unit(shape, tmp_path):
+    x = rng(5).normal(size=shape).astype("float32")
+    layer = PReLU()
+    layer.build(x.shape)
+    randomize(layer, 6)
+    out = check_layer(layer, x, params=U, tmp_path=tmp_path)
+    alpha = weight(layer.alpha)
+    assert_close(out, np.where(x > 0, x, alpha * x))
+
+
+@pytest.mark.parametrize("name", ["relu", "dice", "prelu", "sigmoid", "tanh", "gelu", "swish", "linear"])
+def test_activation_by_name(name):
+    layer = activation_layer(name)
+    x = rng(7).normal(size=(B, U)).astype("float32")
+    assert to_numpy(layer(x)).shape == (B, U)
+    assert trainable_count(layer) == (U if name in ("dice", "prelu") else 0)
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match="unknown activation"):
+        activation_layer("softsign")
+
+
+def test_mixed_precision():
+    x = rng(8).normal(size=(B, L, U)).astype("float32")
+    check_mixed(lambda dtype: Dice(dtype=dtype), x, training=True)
+    check_mixed(lambda dtype: PReLU(dtype=dtype), x)

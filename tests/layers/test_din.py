@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+
+from recdsl.layers.din import DinAttention
+from recdsl.types import FieldType, SeqType
+from tests.layers import reference as ref
+from tests.layers.layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
+                                      registry_count, rng, to_numpy, weight)
+
+B, L, D = 6, 5, 4
+
+
+def din_reference(layer, q, k, mask):
+    """The DIN unit as in the paper: a plain Dense over the concatenation [q, k, q-k, q*k]."""
+    qb = np.broadcast_to(q[:, None, :], k.shape)
+    h = np.concatenate([qb, k, qb - k, qb * k], axis=-1) @ weight(layer.kernel) + weight(layer.bias)
+    for i, act in enumerate(layer.activations):
+        if i > 0:
+            h = ref.dense(layer.hidden[i - 1], h)
+        h = ref.activation(act, layer.activation, h)
+    logits = ref.dense(layer.score, h)[..., 0]
+    w = ref.softmax(logits, mask) if layer.normalize == "softmax" else np.where(mask, logits, 0.0)
+    weighted = w[..., None] * np.where(mask[..., None], k, 0.0)
+    return weighted.sum(1) if layer.output == "pooled" else weighted
+
+
+def inputs(seed):
+    r = rng(seed)
+    q = r.normal(size=(B, D)).astype("float32")
+    k = r.normal(size=(B, L, D)).astype("float32")
+    return q, k, lengths_mask([5, 0, 2, 3, 1, 4], L)
+
+
+def make(seed, **kwargs):
+    q, k, _ = inputs(0)
+    layer = DinAttention(**kwargs)
+    layer.build([q.shape, k.shape])
+    randomize(layer, seed)
+    return layer
+
+
+CASES = [
+    dict(units=[6, 3]),
+    dict(units=[5], activation="prelu", normalize="softmax"),
+    dict(units=[4, 3], activation="sigmoid", output="sequence"),
+    dict(units=[3], activation="relu", normalize="softmax", output="sequence"),
+]
+
+
+@pytest.mark.parametrize("kwargs", CASES)
+def test_matches_concatenation_reference(kwargs, tmp_path):
+    layer = make(1, **kwargs)
+    q, k, mask = inputs(2)
+    params = registry_count("din", {"query": FieldType(D), "keys": SeqType(L, D)},
+                            {k_: v for k_, v in kwargs.items()})
+    out = check_layer(layer, [q, k], mask=mask, params=params, tmp_path=tmp_path)
+    assert_close(out, din_reference(layer, q.astype("float64"), k.astype("float64"), mask))
+    assert np.all(out[1] == 0.0)
+
+
+def test_no_mask_means_all_valid():
+    layer = make(3, units=[4])
+    q, k, _ = inputs(4)
+    assert_close(layer([q, k]), din_reference(layer, q, k, np.ones((B, L), bool)))
+
+
+@pytest.mark.parametrize("normalize", ["none", "softmax"])
+def test_pooled_invariant_to_history_order_and_padding(normalize):
+    layer = make(5, units=[4, 2], normalize=normalize)
+    q, k, mask = inputs(6)
+    base = to_numpy(layer([q, k], mask=mask))
+    junk = np.where(mask[..., None], k, rng(7).normal(size=k.shape) * 100).astype("float32")
+    assert_close(layer([q, junk], mask=mask), base)
+    shuffled = k.copy()
+    for b, n in enumerate(mask.sum(1)):
+        shuffled[b, :n] = k[b, rng(8 + b).permutation(n)]
+    assert_close(layer([q, shuffled], mask=mask), base)
+
+
+def test_dice_training_ignores_padding():
+    layer = make(9, units=[4, 2])
+    q, k, mask = inputs(10)
+    base = to_numpy(layer([q, k], mask=mask, training=True))
+    junk = np.where(mask[..., None], k, 50.0).astype("float32")
+    assert_close(layer([q, junk], mask=mask, training=True), base)
+
+
+def test_fully_padded_rows_give_zeros():
+    layer = make(11, units=[4], normalize="softmax")
+    q, k, _ = inputs(12)
+    out = to_numpy(layer([q, k], mask=np.zeros((B, L), bool)))
+    assert np.all(out == 0.0)
+
+
+def test_shared_instance_on_two_inputs():
+    layer = make(13, units=[3])
+    q, k, mask = inputs(14)
+    first = to_numpy(layer([q, k], mask=mask))
+    second = to_numpy(layer([k[:, 0], k], mask=mask))
+    assert_close(second, din_reference(layer, k[:, 0], k, mask))
+    assert first.shape == second.shape
+
+
+@pytest.mark.parametrize("kwargs", CASES[:2])
+def test_mixed_precision(kwargs):
+    q, k, mask = inputs(15)
+    mask[2] = False
+    check_mixed(lambda dtype: DinAttention(dtype=dtype, **kwargs), [q, k], mask=mask, training=True)
+    check_mixed(lambda dtype: DinAttention(dtype=dtype, **kwargs), [q, k], mask=mask)
+
+
+def test_rejects_mismatched_widths():
+    with pytest.raises(ValueError, match="query width"):
+        DinAttention(units=[2])([np.zeros((2, 3), "float32"), np.zeros((2, 4, 5), "float32")])
