@@ -1,0 +1,191 @@
+"""CheckedSpec -> keras.Model: walk the nodes in dependency order, one Keras layer per node.
+
+Model inputs, one per feature, named after it (0 is always padding):
+    id, category          int32 [B]        embedding row (row 1 = out-of-vocabulary / missing)
+    numeric (bucketised)   int32 [B]        bucket row
+    numeric                float32 [B, n]   normalised value(s)
+    multi, sequence        int32 [B, L]     rows, oldest first, padded with 0 at the end
+Outputs: a dict {output name: [B, 1] float32}.
+Layers carry the spec's names; a feature's own embedding layer is `NAME.embed` (the input is NAME).
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+from recdsl.ops.features import RESERVED_ROWS, table_rows, vocab_size
+from recdsl.ops.registry import load
+from recdsl.typed import CheckedSpec, Node
+from recdsl.types import BagType, SeqType
+
+# Arguments that configure the spec, not the layer.
+NOT_LAYER_ARGS = {"share", "weight", "label", "sep", "of", "max_len", "normalize", "vocab", "vocab_file",
+                  "size", "max_tokens", "buckets", "boundaries"}
+
+
+@dataclass
+class Value:
+    tensor: object
+    mask: object = None
+
+
+@dataclass
+class Emitter:
+    spec: CheckedSpec
+    keras: object = None
+    inputs: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    layers: dict = field(default_factory=dict)
+
+    def run(self):
+        import keras
+
+        self.keras = keras
+        self.registry = load()
+        for node in self.spec.nodes:
+            if node.kind == "feature":
+                self._feature(node)
+            elif node.kind != "group":
+                self._node(node)
+        outputs = {n.name: self.values[n.name].tensor for n in self.spec.outputs}
+        return keras.Model(inputs=self.inputs, outputs=outputs, name=self.spec.name)
+
+    # --- features -------------------------------------------------------------------------
+
+    def _feature(self, node: Node) -> None:
+        from recdsl.layers.embedding import FeatureEmbedding, NumericFeature
+        from recdsl.layers.glue import PaddingMask
+
+        k = self.keras
+        if node.op == "numeric":
+            bucketised = node.arg("boundaries") is not None
+            if bucketised:
+                ids = k.Input(shape=(), dtype="int32", name=node.name)
+                layer = NumericFeature("bucket", dim=node.type.dim, name=feature_layer_name(node.name),
+                                       rows=len(node.arg("boundaries")) + 1 + RESERVED_ROWS)
+            else:
+                ids = k.Input(shape=(node.arg("size"),), dtype="float32", name=node.name)
+                mode = "project" if node.arg("dim") is not None else "dense"
+                layer = NumericFeature(mode, size=node.arg("size"), dim=node.arg("dim"),
+                                       name=feature_layer_name(node.name))
+            self.inputs[node.name] = ids
+            self.values[node.name] = Value(layer(ids))
+            self.layers[node.name] = layer
+            return
+        sequence = node.op in ("multi", "sequence")
+        ids = k.Input(shape=(node.arg("max_len"),) if sequence else (), dtype="int32", name=node.name)
+        self.inputs[node.name] = ids
+        if node.share_kind == "table":
+            layer = self.layers[node.shares]
+        else:
+            table = node.arg("of") if sequence else dict(node.args, op=node.op)
+            rows = table_rows(table["op"], table, {"vocab_size": vocab_size(table, {"vocab_size": _file_size(
+                self.spec, node, table)})}) if table["op"] == "category" else table_rows("id", table, {})
+            layer = FeatureEmbedding(rows, table["dim"], l2=table.get("l2", 0.0), name=feature_layer_name(node.name))
+        self.layers[node.name] = layer
+        mask = PaddingMask(name=f"{node.name}.mask")(ids) if sequence else None
+        self.values[node.name] = Value(layer(ids), mask)
+
+    # --- pools, gates, blocks, outputs --------------------------------------------------
+
+    def _node(self, node: Node) -> None:
+        from recdsl.layers import load_layer
+
+        op = self.registry[node.op]
+        layer = self._layer(node, load_layer(op.layer))
+        slots = {}
+        for slot in op.inputs:
+            bindings = [b for b in node.inputs if b.role == slot.name]
+            if not bindings:
+                continue
+            joined = [self._join(node, slot.accepts, b.members, f"{node.name}.{slot.name}{i or ''}")
+                      for i, b in enumerate(bindings)]
+            slots[slot.name] = joined if slot.variadic else joined[0]
+        gate = [b for b in node.inputs if b.role == "gate.by"]
+        if gate:
+            slots["gate.by"] = self._join(node, "vector", gate[0].members, f"{node.name}.gate_by")
+        self.values[node.name] = self._call(node, layer, slots)
+
+    def _layer(self, node: Node, cls):
+        if node.share_kind == "weights":
+            return self.layers[node.shares]
+        accepted = inspect.signature(cls.__init__).parameters
+        kwargs = {k: v for k, v in node.args if k in accepted and k not in NOT_LAYER_ARGS}
+        if "mode" in accepted:
+            kwargs["mode"] = node.op
+        if "kind" in accepted:
+            kwargs["kind"] = node.op
+        layer = cls(name=node.name, **kwargs)
+        self.layers[node.name] = layer
+        return layer
+
+    def _call(self, node: Node, layer, slots) -> Value:
+        op = node.op
+        if op in ("sum", "avg", "max"):
+            x = slots["x"]
+            return Value(layer(x.tensor, mask=x.mask))
+        if op in ("din", "attention"):
+            q, keys = slots["query"], slots["keys"]
+            parts = [q.tensor, keys.tensor] + ([slots["values"].tensor] if "values" in slots else [])
+            out = layer(parts, mask=keys.mask)
+            return Value(out, keys.mask if isinstance(node.type, SeqType) else None)
+        if op in ("self_attention", "transformer"):
+            x = slots["x"]
+            out = layer(x.tensor, mask=x.mask) if x.mask is not None else layer(x.tensor)
+            return Value(out, x.mask)
+        if op == "poso":
+            return Value(layer([slots["x"].tensor, slots["by"].tensor]))
+        if op == "mlp" and "gate.by" in slots:
+            return Value(layer([slots["x"].tensor, slots["gate.by"].tensor]))
+        if op in ("concat", "add", "multiply"):
+            xs = slots["x"]
+            return Value(layer([v.tensor for v in xs]), xs[0].mask if op != "concat" else None)
+        first = self.registry[op].inputs[0].name
+        return Value(layer(slots[first].tensor))
+
+    def _join(self, node: Node, accepts: str, members, name: str) -> Value:
+        from recdsl.layers.glue import FieldJoin
+        from recdsl.layers.merge import Merge
+
+        names = self._expand(members)
+        values = [self.values[m] for m in names]
+        types = [self.spec.node(m).type for m in names]
+        is_seq = all(isinstance(t, (SeqType, BagType)) for t in types)
+        if len(values) == 1 and (accepts != "fields" or len(values[0].tensor.shape) == 3) \
+                and not (accepts == "vector" and len(values[0].tensor.shape) != 2):
+            return values[0]
+        tensors = [v.tensor for v in values]
+        if accepts == "vector" or (accepts == "any" and not is_seq):
+            return Value(Merge("concat", name=name)(tensors))
+        if accepts in ("sequence", "query") or (is_seq and accepts in ("fields_or_sequence", "any")):
+            return Value(FieldJoin("join", name=name)(tensors), values[0].mask)
+        return Value(FieldJoin("stack", name=name)(tensors))
+
+    def _expand(self, members) -> list[str]:
+        out = []
+        for m in members:
+            node = self.spec.node(m)
+            if node.kind == "group":
+                out.extend(self._expand(node.inputs[0].members))
+            else:
+                out.append(m)
+        return out
+
+
+def feature_layer_name(feature: str) -> str:
+    return f"{feature}.embed"
+
+
+def _file_size(spec: CheckedSpec, node: Node, table: dict) -> int | None:
+    if table.get("vocab_file") is None:
+        return None
+    from pathlib import Path
+
+    path = Path(table["vocab_file"])
+    full = path if path.is_absolute() else Path(spec.file).parent / path
+    return len({ln.strip() for ln in full.read_text(encoding="utf-8").splitlines() if ln.strip()})
+
+
+def emit(spec: CheckedSpec):
+    """The keras.Model of a checked spec (imports Keras)."""
+    return Emitter(spec).run()
