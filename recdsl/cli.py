@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="diagram file; default SPEC_NAME.svg")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
+    p = sub.add_parser("build", help="compile to a Keras model: model.keras, graph.json, diagram, summary")
+    p.add_argument("spec", type=Path)
+    p.add_argument("-o", "--output", type=Path, help="output folder; default out/SPEC_NAME")
+    p.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
+
     p = sub.add_parser("graph", help="print the dependency graph")
     p.add_argument("spec", type=Path)
     p.add_argument("--json", action="store_true", help="node-link JSON (default: a text listing)")
@@ -142,6 +147,24 @@ def cmd_render(args) -> int:
     return EXIT_OK
 
 
+def cmd_build(args) -> int:
+    from recdsl.build import OutputExists, build
+
+    spec = _checked(args.spec)
+    out = args.output or Path("out") / args.spec.stem
+    try:
+        result = build(spec, out, force=args.force)
+    except OutputExists as exists:
+        raise UsageError(str(exists)) from None
+    _print_warnings(spec)
+    print(result.summary)
+    if result.diagram_missing:
+        print(f"recdsl: graphviz's `dot` is not installed; wrote {result.diagram_missing} instead of an svg "
+              "(apt-get install graphviz / brew install graphviz)", file=sys.stderr)
+    print(f"\nbuilt {spec.name} in {result.seconds:.2f} s -> " + ", ".join(str(f) for f in result.files))
+    return EXIT_OK
+
+
 def cmd_graph(args) -> int:
     from recdsl.graph import build_graph, to_json_text
 
@@ -181,7 +204,8 @@ def cmd_convert(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "render": cmd_render, "graph": cmd_graph, "convert": cmd_convert}
+COMMANDS = {"check": cmd_check, "render": cmd_render, "build": cmd_build, "graph": cmd_graph,
+            "convert": cmd_convert}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -176,6 +176,26 @@ def feature_layer_name(feature: str) -> str:
     return f"{feature}.embed"
 
 
+def layer_params(model, node: Node) -> int:
+    """Trainable parameters the built model holds for one node (0 where it shares another's)."""
+    if node.share_kind is not None or node.kind == "group":
+        return 0
+    name = feature_layer_name(node.name) if node.kind == "feature" else node.name
+    try:
+        layer = model.get_layer(name)
+    except ValueError:
+        return 0
+    return sum(int(w.shape.num_elements() if hasattr(w.shape, "num_elements") else _size(w.shape))
+               for w in layer.trainable_weights)
+
+
+def _size(shape) -> int:
+    total = 1
+    for s in shape:
+        total *= int(s)
+    return total
+
+
 def _file_size(spec: CheckedSpec, node: Node, table: dict) -> int | None:
     if table.get("vocab_file") is None:
         return None
