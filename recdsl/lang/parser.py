@@ -14,8 +14,11 @@ from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
 
 KEYWORDS = ("model",) + ast.STATEMENT_KINDS
-# For error recovery only: a statement keyword, or any word at column 0, starts a new chunk.
-_STATEMENT_START = re.compile(r"^(?:[ \t]*(?:" + "|".join(KEYWORDS) + r")\b|[A-Za-z_])", re.MULTILINE)
+# For error recovery only: `keyword name` starts a new chunk anywhere; any other word at
+# column 0 does only where the brackets before it are balanced (else it continues a call).
+_KEYWORD_START = re.compile(r"^[ \t]*(?:" + "|".join(KEYWORDS) + r")[ \t]+(?=[A-Za-z_])", re.MULTILINE)
+_WORD_START = re.compile(r"^[A-Za-z_]", re.MULTILINE)
+_NOT_CODE = re.compile(r'"(\\.|[^"\\\n])*"|#[^\n]*')
 
 
 def grammar_path() -> Path:
@@ -150,8 +153,7 @@ def parse_file(path: str | Path) -> ast.Spec:
 
 def _collect_syntax_errors(text: str, file: str) -> list[SpecError]:
     """Re-parse statement by statement so one run reports every broken statement."""
-    starts = [m.start() + len(m.group()) - len(m.group().lstrip()) for m in _STATEMENT_START.finditer(text)]
-    starts = sorted({0, *starts, len(text)})
+    starts = sorted({0, *_chunk_starts(text), len(text)})
     errors: list[SpecError] = []
     headers: list[int] = []
     for begin, end in zip(starts, starts[1:]):
@@ -176,6 +178,19 @@ def _collect_syntax_errors(text: str, file: str) -> list[SpecError]:
     if not errors:
         errors.append(SpecError(Span.point(file, first, 1), "the spec does not parse", ""))
     return errors
+
+
+def _chunk_starts(text: str) -> list[int]:
+    starts = [m.start() + len(m.group()) - len(m.group().lstrip(" \t")) for m in _KEYWORD_START.finditer(text)]
+    code = _NOT_CODE.sub(lambda m: " " * len(m.group()), text)
+    depth, position = 0, 0
+    for m in _WORD_START.finditer(code):
+        segment = code[position:m.start()]
+        depth = max(depth + segment.count("(") + segment.count("[") - segment.count(")") - segment.count("]"), 0)
+        position = m.start()
+        if depth == 0:
+            starts.append(m.start())
+    return starts
 
 
 def _only_comments(chunk: str) -> bool:
