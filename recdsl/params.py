@@ -114,6 +114,10 @@ def resolve_args(checker, spec, bound: BoundCall, owner: str, ctx: OpContext, bi
         except TypeProblem as problem:
             checker.error(expr.span, problem.message, problem.hint)
             ok = False
+        except ArgProblem as problems:
+            for p in problems.items:
+                checker.error(p.span, p.message, p.hint)
+            ok = False
         except _Poisoned:
             ok = False
     if not ok:

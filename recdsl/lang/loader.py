@@ -10,13 +10,13 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 def read_sources(path: str | Path) -> dict[str, str]:
     path = Path(path)
-    return {str(path): path.read_text(encoding="utf-8")}
+    return {str(path): path.read_text(encoding="utf-8-sig")}
 
 
 def load_spec(path: str | Path) -> ast.Spec:
     """Raises OSError when the file cannot be read, SpecErrors when it does not parse."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() in YAML_SUFFIXES:
         from recdsl.lang.yamlform import load_yaml
 

@@ -33,7 +33,7 @@ class TargetAttention(ExplicitMask, keras.layers.Layer):
             raise ValueError(f"TargetAttention score must be one of {SCORES}, got {score!r}")
         if output not in ("pooled", "sequence"):
             raise ValueError(f"TargetAttention output must be 'pooled' or 'sequence', got {output!r}")
-        self.score, self.transform, self.units, self.output = score, transform, units, output
+        self.score, self.transform, self.units, self.output_mode = score, transform, units, output
 
     def build(self, input_shape):
         dq, dk = input_shape[0][-1], input_shape[1][-1]
@@ -60,7 +60,7 @@ class TargetAttention(ExplicitMask, keras.layers.Layer):
             keys = ops.matmul(keys, self.key_kernel) + self.key_bias
         weights = masked_softmax(self._scores(query, keys), mask)
         weighted = ops.expand_dims(weights, -1) * zero_padded(values, mask)
-        return ops.sum(weighted, axis=1) if self.output == "pooled" else weighted
+        return ops.sum(weighted, axis=1) if self.output_mode == "pooled" else weighted
 
     def _scores(self, query, keys):
         if self.score == "additive":
@@ -76,8 +76,8 @@ class TargetAttention(ExplicitMask, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         values_shape = tuple(input_shape[2] if len(input_shape) > 2 else input_shape[1])
-        return (values_shape[0], values_shape[-1]) if self.output == "pooled" else values_shape
+        return (values_shape[0], values_shape[-1]) if self.output_mode == "pooled" else values_shape
 
     def get_config(self):
         return {**super().get_config(), "score": self.score, "transform": self.transform,
-                "units": self.units, "output": self.output}
+                "units": self.units, "output": self.output_mode}

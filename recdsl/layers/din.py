@@ -35,7 +35,7 @@ class DinAttention(ExplicitMask, keras.layers.Layer):
         if not units:
             raise ValueError("DinAttention needs at least one hidden unit count")
         self.units = [int(u) for u in units]
-        self.activation, self.normalize, self.output = activation, normalize, output
+        self.activation, self.normalize, self.output_mode = activation, normalize, output
         policy = self.dtype_policy
         self.activations = [activation_layer(activation, dtype=policy) for _ in self.units]
         self.hidden = [keras.layers.Dense(u, dtype=policy) for u in self.units[1:]]
@@ -65,7 +65,7 @@ class DinAttention(ExplicitMask, keras.layers.Layer):
         else:
             weights = ops.where(mask, logits, ops.zeros_like(logits))
         weighted = ops.expand_dims(weights, -1) * zero_padded(keys, mask)
-        return ops.sum(weighted, axis=1) if self.output == "pooled" else weighted
+        return ops.sum(weighted, axis=1) if self.output_mode == "pooled" else weighted
 
     def _logits(self, query, keys, mask, training):
         d = keys.shape[-1]
@@ -82,8 +82,8 @@ class DinAttention(ExplicitMask, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         keys_shape = tuple(input_shape[1])
-        return (keys_shape[0], keys_shape[-1]) if self.output == "pooled" else keys_shape
+        return (keys_shape[0], keys_shape[-1]) if self.output_mode == "pooled" else keys_shape
 
     def get_config(self):
         return {**super().get_config(), "units": list(self.units), "activation": self.activation,
-                "normalize": self.normalize, "output": self.output}
+                "normalize": self.normalize, "output": self.output_mode}

@@ -22,7 +22,7 @@ class FeatureEmbedding(keras.layers.Layer):
     over the distinct rows j the batch uses, n_j being the non-trainable
     `row_frequency` (ones unless a trainer sets global frequencies). It is computed
     per looked-up position as ||E_j||^2 / (n_j * c_j), c_j the count of j in the
-    batch, so only the used rows get a gradient. Zhou et al., "Deep Interest Network
+    batch, so only the used rows get a gradient. Frequencies must be positive. Zhou et al., "Deep Interest Network
     for Click-Through Rate Prediction", KDD 2018, eq. 4.
     """
 
@@ -46,7 +46,9 @@ class FeatureEmbedding(keras.layers.Layer):
 
     def _penalty(self, index, vectors):
         flat = ops.reshape(index, (-1,))
-        in_batch = ops.cast(ops.bincount(flat, minlength=self.rows), "float32")
+        # segment_sum with a static num_segments stays jittable on JAX, where bincount is not.
+        ones = ops.ones_like(flat, dtype="float32")
+        in_batch = ops.segment_sum(ones, flat, num_segments=self.rows)
         share = ops.take(in_batch, flat) * ops.take(ops.cast(self.row_frequency, "float32"), flat)
         norms = ops.sum(ops.square(ops.cast(ops.reshape(vectors, (-1, self.dim)), "float32")), axis=-1)
         used = ops.cast(ops.not_equal(flat, PADDING_ROW), "float32")

@@ -14,7 +14,13 @@ MASK_VALUE = -3.0e4
 
 
 def valid_mask(mask, length_of):
-    """`mask` as a bool [B, L] tensor, or an all-True one shaped like `length_of[:, :, 0]`."""
+    """`mask` as a bool [B, L] tensor, or an all-True one shaped like `length_of[:, :, 0]`.
+
+    When no mask is passed, Keras fills `mask` from the inputs' implicit masks, one
+    per input; for [query, keys(, values)] inputs the keys' entry is the one that counts.
+    """
+    if isinstance(mask, (list, tuple)):
+        mask = mask[1] if len(mask) > 1 else mask[0]
     if mask is None:
         return ops.ones_like(length_of[:, :, 0], dtype="bool")
     mask = ops.convert_to_tensor(mask)

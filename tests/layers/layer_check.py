@@ -30,7 +30,7 @@ def weight(variable) -> np.ndarray:
 
 def assert_close(actual, expected, rtol=1e-5):
     """Relative error max|a - e| / max(|e|, 1e-6) below rtol."""
-    actual, expected = np.asarray(to_numpy(actual), "float64"), np.asarray(expected, "float64")
+    actual, expected = np.asarray(to_numpy(actual), "float64"), np.asarray(to_numpy(expected), "float64")
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     scale = max(np.max(np.abs(expected)) if expected.size else 0.0, 1e-6)
     err = np.max(np.abs(actual - expected)) / scale if expected.size else 0.0

@@ -21,7 +21,7 @@ def din_reference(layer, q, k, mask):
     logits = ref.dense(layer.score, h)[..., 0]
     w = ref.softmax(logits, mask) if layer.normalize == "softmax" else np.where(mask, logits, 0.0)
     weighted = w[..., None] * np.where(mask[..., None], k, 0.0)
-    return weighted.sum(1) if layer.output == "pooled" else weighted
+    return weighted.sum(1) if layer.output_mode == "pooled" else weighted
 
 
 def inputs(seed):
@@ -112,3 +112,32 @@ def test_mixed_precision(kwargs):
 def test_rejects_mismatched_widths():
     with pytest.raises(ValueError, match="query width"):
         DinAttention(units=[2])([np.zeros((2, 3), "float32"), np.zeros((2, 4, 5), "float32")])
+
+
+def test_trains_end_to_end_and_predicts_under_xla(tmp_path):
+    """Embedding (mini-batch-aware L2) -> DIN -> head trains, and predicts the same under XLA."""
+    import keras
+
+    from recdsl.layers.embedding import FeatureEmbedding
+    from recdsl.layers.head import PredictionHead
+    from recdsl.layers.merge import Merge
+
+    table = FeatureEmbedding(10, D, l2=1e-3)
+    item, hist = keras.Input((), dtype="int32"), keras.Input((L,), dtype="int32")
+    mask = keras.Input((L,), dtype="bool")
+    q, k = table(item), table(hist)
+    interest = DinAttention(units=[4, 2])([q, k], mask=mask)
+    model = keras.Model([item, hist, mask], PredictionHead()(Merge("concat")([q, interest])))
+    model.compile("adam", "binary_crossentropy", jit_compile=False)
+    r = rng(16)
+    hist_ids = r.integers(2, 10, size=(8, L)).astype("int32")
+    valid = lengths_mask([5, 0, 2, 3, 1, 4, 5, 1], L)
+    hist_ids[~valid] = 0
+    x = [r.integers(2, 10, size=(8,)).astype("int32"), hist_ids, valid]
+    history = model.fit(x, r.integers(0, 2, size=(8, 1)).astype("float32"), epochs=2, batch_size=4, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    model(x)
+    assert len(model.losses) == 2          # one penalty per call of the shared table
+    eager = model.predict(x, verbose=0)
+    model.compile("adam", "binary_crossentropy", jit_compile=keras.backend.backend() != "torch")
+    assert_close(model.predict(x, verbose=0), eager)

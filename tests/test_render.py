@@ -1,0 +1,248 @@
+"""The architecture diagram: deterministic DOT, every node drawn, sharing dashed, every format made,
+and the CLI's behaviour without graphviz, over an existing file and for an unknown suffix."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+import recdsl
+from recdsl.cli import main
+from recdsl.graph import build_graph
+from recdsl.render import GraphvizMissing, node_label, render, to_dot
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.rec"))
+SVG = "{http://www.w3.org/2000/svg}"
+
+needs_dot = pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="graphviz `dot` not installed")
+
+
+def graph_of(path):
+    return build_graph(recdsl.typecheck(path))
+
+
+def node_statement(dot_source: str, name: str) -> str | None:
+    quoted = re.escape(name) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else re.escape(f'"{name}"')
+    match = re.search(rf"^\t+{quoted} \[label=.*$", dot_source, re.MULTILINE)
+    return match.group(0) if match else None
+
+
+def edge_statement(dot_source: str, source: str, target: str) -> str:
+    def q(n):
+        return n if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) else f'"{n}"'
+
+    match = re.search(rf"^\t{re.escape(q(source))} -> {re.escape(q(target))} \[.*$", dot_source, re.MULTILINE)
+    assert match, (source, target)
+    return match.group(0)
+
+
+# --- DOT ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_dot_source_is_deterministic_and_names_every_node(path):
+    first, second = to_dot(graph_of(path)).source, to_dot(graph_of(path)).source
+    assert first == second
+    g = graph_of(path)
+    for name in g.nodes:
+        assert node_statement(first, name), name
+    for source, target, kind in g.edges(data="kind"):
+        edge = edge_statement(first, source, target)
+        if kind == "data":
+            assert "style=dashed" not in edge
+        else:
+            assert "style=dashed" in edge
+            assert ("shares table" if kind == "table" else "shares weights") in edge
+
+
+_DOT_ALL = (
+    "import sys\n"
+    "import recdsl\n"
+    "from recdsl.graph import build_graph\n"
+    "from recdsl.render import to_dot\n"
+    "for path in sys.argv[1:]:\n"
+    "    sys.stdout.write(to_dot(build_graph(recdsl.typecheck(path))).source)\n"
+)
+
+
+def test_dot_source_is_the_same_in_another_process():
+    paths = [str(p.relative_to(ROOT)) for p in SPECS]
+    env = dict(os.environ, PYTHONHASHSEED="7")
+    done = subprocess.run([sys.executable, "-c", _DOT_ALL, *paths], cwd=ROOT, env=env, capture_output=True,
+                          timeout=60, text=True)
+    assert done.returncode == 0, done.stderr
+    here = "".join(to_dot(graph_of(p)).source for p in paths_from_root(paths))
+    assert done.stdout == here
+
+
+def paths_from_root(paths):
+    return [ROOT / p for p in paths]
+
+
+def test_dot_title_and_clusters():
+    g = graph_of(ROOT / "specs" / "din.rec")
+    source = to_dot(g).source
+    assert "din_ctr — 2,059,615 parameters" in source
+    assert "CTR ranking with user-interest attention" in source
+    for cluster, label in [("feature", "features"), ("pool", "pooling"), ("gate", "gating"),
+                           ("block", "interaction"), ("output", "outputs")]:
+        assert f"subgraph cluster_{cluster} {{" in source
+        assert f"label={label}" in source
+
+
+def test_node_label_shows_name_op_key_arguments_shape_and_params():
+    g = graph_of(ROOT / "specs" / "din.rec")
+    label = node_label("interest", g.nodes["interest"])
+    assert label.startswith("<<b>interest</b><br/>DIN attention")
+    assert "units=" not in label  # default arguments are left out
+    assert "[B, 32] · 13,721 params" in label
+    deep = node_label("deep", g.nodes["deep"])
+    assert "units=[256, 128, 64]" in deep and "dropout=0.1" in deep
+    assert "gate=poso(by=[user_id, age])" in deep
+    user_id = node_label("user_id", g.nodes["user_id"])
+    assert "buckets=100_000" in user_id and "dim=" not in user_id
+
+
+def test_shared_weights_label_names_the_owner():
+    g = graph_of(ROOT / "specs" / "attention.rec")
+    assert "shares target" in node_label("merged", g.nodes["merged"])
+
+
+def test_anonymous_nodes_are_dashed():
+    source = to_dot(graph_of(ROOT / "specs" / "din.rec")).source
+    assert 'style="rounded,filled,dashed"' in node_statement(source, "ctr.concat")
+    assert 'style="rounded,filled"]' in node_statement(source, "deep")
+
+
+def test_html_special_characters_in_names_are_escaped(tmp_path):
+    path = tmp_path / "doc.rec"
+    path.write_text('model m "a < b & c"\nfeature a : id(buckets=10)\noutput o = sigmoid(a)\n')
+    source = to_dot(graph_of(path)).source
+    assert "a < b & c" in source  # the graph title is a plain (quoted) label
+
+
+# --- rendered files -------------------------------------------------------------------------
+
+def svg_titles(svg_text: str) -> dict[str, ElementTree.Element]:
+    root = ElementTree.fromstring(svg_text)
+    return {g.find(f"{SVG}title").text: g for g in root.iter(f"{SVG}g")
+            if g.get("class") in ("node", "edge")}
+
+
+@needs_dot
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_svg_draws_every_node_and_dashes_shared_edges(tmp_path, path):
+    out = tmp_path / "model.svg"
+    assert render(graph_of(path), out) == out
+    titles = svg_titles(out.read_text())
+    g = graph_of(path)
+    for name in g.nodes:
+        assert name in titles, name
+        assert any(t.text == name for t in titles[name].iter(f"{SVG}text")), name
+    for source, target, kind in g.edges(data="kind"):
+        edge = titles[f"{source}->{target}"]
+        dashed = any(p.get("stroke-dasharray") for p in edge.iter(f"{SVG}path"))
+        assert dashed == (kind != "data"), (source, target, kind)
+
+
+@needs_dot
+@pytest.mark.parametrize("suffix, magic", [
+    (".svg", b"<?xml"), (".png", b"\x89PNG\r\n\x1a\n"), (".pdf", b"%PDF-"), (".dot", b"digraph din_ctr {"),
+])
+def test_cli_writes_each_format(tmp_path, capsys, suffix, magic):
+    out = tmp_path / "sub" / f"din{suffix}"
+    assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(magic)
+    assert capsys.readouterr().out == f"wrote {out}\n"
+
+
+def test_dot_output_needs_no_graphviz(tmp_path, monkeypatch):
+    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    out = tmp_path / "din.dot"
+    assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out)]) == 0
+    assert out.read_text() == to_dot(graph_of(ROOT / "specs" / "din.rec")).source
+
+
+def test_cli_dot_file_is_byte_identical_across_runs(tmp_path):
+    first, second = tmp_path / "one.dot", tmp_path / "two.dot"
+    assert main(["render", str(ROOT / "specs" / "attention.rec"), "-o", str(first)]) == 0
+    assert main(["render", str(ROOT / "specs" / "attention.rec"), "-o", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_default_output_is_the_spec_name_as_svg(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", str(ROOT / "specs" / "dcn.rec")]) == 1
+    assert (tmp_path / "dcn.dot").exists()
+    assert "dcn.svg" in capsys.readouterr().err
+
+
+def test_without_graphviz_the_cli_writes_dot_and_exits_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    out = tmp_path / "din.svg"
+    assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out)]) == 1
+    assert not out.exists()
+    fallback = tmp_path / "din.dot"
+    assert fallback.read_text() == to_dot(graph_of(ROOT / "specs" / "din.rec")).source
+    err = capsys.readouterr().err
+    assert "not installed" in err
+    assert "install graphviz" in err and "apt-get install graphviz" in err
+    assert str(fallback) in err
+    assert "Traceback" not in err
+
+
+def test_library_render_raises_graphviz_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    with pytest.raises(GraphvizMissing) as info:
+        render(graph_of(ROOT / "specs" / "din.rec"), tmp_path / "x.png")
+    assert str(info.value) == str(tmp_path / "x.dot")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_existing_output_without_force_is_refused(tmp_path, capsys):
+    out = tmp_path / "din.dot"
+    out.write_text("keep me")
+    before = out.stat().st_mtime_ns
+    assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out)]) == 2
+    assert out.read_text() == "keep me"
+    assert out.stat().st_mtime_ns == before
+    err = capsys.readouterr().err
+    assert "exists" in err and "--force" in err
+
+
+def test_force_overwrites(tmp_path):
+    out = tmp_path / "din.dot"
+    out.write_text("old")
+    assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out), "--force"]) == 0
+    assert out.read_text().startswith("digraph din_ctr {")
+
+
+@pytest.mark.parametrize("name", ["din.txt", "din.jpeg", "din"])
+def test_unknown_suffix_exits_2(tmp_path, capsys, name):
+    out = tmp_path / name
+    assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out)]) == 2
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+    err = capsys.readouterr().err
+    assert "unknown diagram format" in err and ".svg" in err
+
+
+def test_library_render_rejects_unknown_suffix(tmp_path):
+    with pytest.raises(ValueError, match="unknown diagram format"):
+        render(graph_of(ROOT / "specs" / "din.rec"), tmp_path / "x.gif")
+
+
+def test_invalid_spec_renders_nothing(tmp_path, capsys):
+    spec = tmp_path / "bad.rec"
+    spec.write_text("model m\nfeature a : id(buckets=0)\noutput o = sigmoid(a)\n")
+    out = tmp_path / "bad.dot"
+    assert main(["render", str(spec), "-o", str(out)]) == 1
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert f"{spec}:2:24: error:" in err and "Traceback" not in err
