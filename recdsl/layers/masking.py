@@ -2,8 +2,8 @@
 
 A mask is a [B, L] tensor, bool or 0/1, True/1 at valid positions; None means every
 position is valid. Values at padded positions are arbitrary (the padding row of an
-embedding table) and never reach an output: they are replaced with `where`, not
-multiplied, so even a non-finite padding value cannot leak.
+embedding table) and never reach an output: the layers replace them with `where`
+rather than multiplying by the mask, and zero their weights after the softmax.
 """
 from __future__ import annotations
 

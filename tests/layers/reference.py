@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.layers.layer_check import weight
+from .layer_check import weight
 
 
 def softmax(logits, mask):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.activations import Dice, PReLU, activation_layer
-from tests.layers.layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize, rng, to_numpy,
+from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize, rng, to_numpy,
                                       trainable_count, weight)
 
 B, L, U = 6, 5, 4

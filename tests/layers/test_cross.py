@@ -3,7 +3,7 @@ import pytest
 
 from recdsl.layers.cross import CrossNetwork
 from recdsl.types import VectorType
-from tests.layers.layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, weight
+from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, weight
 
 B, N = 6, 5
 

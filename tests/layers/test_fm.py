@@ -1,11 +1,10 @@
 import itertools
 
-import numpy as np
 import pytest
 
 from recdsl.layers.fm import FMInteraction
 from recdsl.types import StackType
-from tests.layers.layer_check import assert_close, check_layer, check_mixed, registry_count, rng
+from .layer_check import assert_close, check_layer, check_mixed, registry_count, rng
 
 B, F, D = 5, 4, 3
 

@@ -4,8 +4,8 @@ import pytest
 
 from recdsl.layers.head import PredictionHead
 from recdsl.types import VectorType
-from tests.layers import reference as ref
-from tests.layers.layer_check import assert_close, check_layer, randomize, registry_count, rng, to_numpy
+from . import reference as ref
+from .layer_check import assert_close, check_layer, randomize, registry_count, rng, to_numpy
 
 B, N = 6, 5
 

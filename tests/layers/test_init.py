@@ -1,3 +1,4 @@
+import pathlib
 import subprocess
 import sys
 
@@ -27,4 +28,4 @@ def test_short_paths_and_errors():
 
 def test_package_import_does_not_import_keras():
     code = "import sys, recdsl.layers; assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=pathlib.Path(__file__).parents[2])

@@ -3,7 +3,7 @@ import pytest
 
 from recdsl.layers.merge import Merge
 from recdsl.types import StackType, VectorType
-from tests.layers.layer_check import assert_close, check_layer, check_mixed, registry_count, rng
+from .layer_check import assert_close, check_layer, check_mixed, registry_count, rng
 
 B = 4
 

@@ -4,8 +4,8 @@ import pytest
 
 from recdsl.layers.mlp import MLPBlock
 from recdsl.types import VectorType
-from tests.layers import reference as ref
-from tests.layers.layer_check import (assert_close, check_layer, check_mixed, randomize, registry_count, rng,
+from . import reference as ref
+from .layer_check import (assert_close, check_layer, check_mixed, randomize, registry_count, rng,
                                       to_numpy, weight)
 
 B, N, M = 6, 5, 3

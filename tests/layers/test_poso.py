@@ -2,8 +2,8 @@ import numpy as np
 
 from recdsl.layers.poso import PosoGate
 from recdsl.types import VectorType
-from tests.layers import reference as ref
-from tests.layers.layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, to_numpy
+from . import reference as ref
+from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, to_numpy
 
 B, N, M = 5, 6, 3
 

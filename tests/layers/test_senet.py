@@ -3,8 +3,8 @@ import pytest
 
 from recdsl.layers.senet import SENetGate
 from recdsl.types import StackType
-from tests.layers import reference as ref
-from tests.layers.layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng
+from . import reference as ref
+from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng
 
 B, F, D = 5, 6, 3
 

@@ -3,8 +3,8 @@ import pytest
 
 from recdsl.layers.transformer import TransformerEncoder
 from recdsl.types import SeqType
-from tests.layers import reference as ref
-from tests.layers.layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
+from . import reference as ref
+from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
                                       registry_count, rng, to_numpy, weight)
 
 B, L, D = 5, 4, 4
