@@ -287,7 +287,8 @@ def test_transformer(tmp_path):
     ffn = dense(d, ff) + dense(ff, d)
     assert params(tmp_path, "block x = transformer(s, heads=2)", "x") == attention + norms + ffn
     ffn16 = dense(d, 16) + dense(16, d)
-    assert params(tmp_path, "block x = transformer(s, heads=4, ff=16, layers=3)", "x") == 3 * (attention + norms + ffn16)
+    three_layers = params(tmp_path, "block x = transformer(s, heads=4, ff=16, layers=3)", "x")
+    assert three_layers == 3 * (attention + norms + ffn16)
 
 
 @pytest.mark.parametrize("kind, matrices", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.rec"))
 SVG = "{http://www.w3.org/2000/svg}"
 
-needs_dot = pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="graphviz `dot` not installed")
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
 
 
 def graph_of(path):
@@ -76,12 +77,7 @@ def test_dot_source_is_the_same_in_another_process():
     done = subprocess.run([sys.executable, "-c", _DOT_ALL, *paths], cwd=ROOT, env=env, capture_output=True,
                           timeout=60, text=True)
     assert done.returncode == 0, done.stderr
-    here = "".join(to_dot(graph_of(p)).source for p in paths_from_root(paths))
-    assert done.stdout == here
-
-
-def paths_from_root(paths):
-    return [ROOT / p for p in paths]
+    assert done.stdout == "".join(to_dot(graph_of(ROOT / p)).source for p in paths)
 
 
 def test_dot_title_and_clusters():
@@ -119,11 +115,15 @@ def test_anonymous_nodes_are_dashed():
     assert 'style="rounded,filled"]' in node_statement(source, "deep")
 
 
-def test_html_special_characters_in_names_are_escaped(tmp_path):
+@needs_dot
+def test_markup_characters_in_the_doc_still_give_valid_svg(tmp_path):
     path = tmp_path / "doc.rec"
-    path.write_text('model m "a < b & c"\nfeature a : id(buckets=10)\noutput o = sigmoid(a)\n')
+    path.write_text('model m "a < b & \\"c\\""\nfeature a : category(vocab=["<x>", "&"])\noutput o = sigmoid(a)\n')
     source = to_dot(graph_of(path)).source
-    assert "a < b & c" in source  # the graph title is a plain (quoted) label
+    assert 'a < b & \\"c\\"' in source  # the title is a quoted plain label
+    out = render(graph_of(path), tmp_path / "doc.svg")
+    titles = svg_titles(out.read_text())  # parses as XML
+    assert {"a", "o"} <= set(titles)
 
 
 # --- rendered files -------------------------------------------------------------------------
