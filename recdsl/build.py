@@ -24,19 +24,26 @@ class BuildResult:
     diagram_missing: str | None = None
 
 
+def format_table(rows: list[tuple[str, ...]], footer: str) -> str:
+    """A plain-text table: header row, rule, rows (last column right-aligned), footer line."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    last = len(widths) - 1
+
+    def line(row):
+        return "  ".join(c.rjust(w) if i == last else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
+    lines = [line(rows[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in rows[1:]] + [footer]
+    return "\n".join(text.rstrip() for text in lines)
+
+
 def summary_table(spec: CheckedSpec, model) -> str:
     """node | op | output shape | parameters, with the built model's own counts per node."""
     from recdsl.emit import layer_params
 
+    counts = [layer_params(model, node) for node in spec.nodes]
     rows = [("node", "op", "output shape", "params")]
-    for node in spec.nodes:
-        rows.append((node.name, node.op, shape_text(node.type), f"{layer_params(model, node):,}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    fmt = lambda r: "  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-    lines = [fmt(rows[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows[1:]]
-    total = sum(layer_params(model, node) for node in spec.nodes)
-    lines.append(f"trainable parameters: {total:,}")
-    return "\n".join(line.rstrip() for line in lines)
+    rows += [(n.name, n.op, shape_text(n.type), f"{c:,}") for n, c in zip(spec.nodes, counts)]
+    return format_table(rows, f"trainable parameters: {sum(counts):,}")
 
 
 def build(spec: CheckedSpec, out: str | Path, force: bool = False) -> BuildResult:

@@ -108,16 +108,12 @@ def cmd_check(args) -> int:
 
 
 def node_table(spec) -> str:
+    from recdsl.build import format_table
     from recdsl.types import shape_text
 
     rows = [("node", "kind", "op", "output shape", "params")]
     rows += [(n.name, n.kind, n.op, shape_text(n.type), f"{n.params:,}") for n in spec.nodes]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.rjust(w) if i == 4 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-             for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(f"total parameters: {spec.total_params:,}")
-    return "\n".join(lines)
+    return format_table(rows, f"total parameters: {spec.total_params:,}")
 
 
 def _writable(path: Path, force: bool) -> None:

@@ -11,9 +11,10 @@ Layers carry the spec's names; a feature's own embedding layer is `NAME.embed` (
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 
-from recdsl.ops.features import RESERVED_ROWS, table_rows, vocab_size
+from recdsl.ops.features import RESERVED_ROWS
 from recdsl.ops.registry import load
 from recdsl.typed import CheckedSpec, Node
 from recdsl.types import BagType, SeqType
@@ -78,9 +79,9 @@ class Emitter:
         if node.share_kind == "table":
             layer = self.layers[node.shares]
         else:
-            table = node.arg("of") if sequence else dict(node.args, op=node.op)
-            rows = table_rows(table["op"], table, {"vocab_size": vocab_size(table, {"vocab_size": _file_size(
-                self.spec, node, table)})}) if table["op"] == "category" else table_rows("id", table, {})
+            table = node.arg("of") if sequence else dict(node.args)
+            # the checker counted this node's own table as rows * dim (vocab files already read there)
+            rows = node.params // table["dim"]
             layer = FeatureEmbedding(rows, table["dim"], l2=table.get("l2", 0.0), name=feature_layer_name(node.name))
         self.layers[node.name] = layer
         mask = PaddingMask(name=f"{node.name}.mask")(ids) if sequence else None
@@ -185,25 +186,7 @@ def layer_params(model, node: Node) -> int:
         layer = model.get_layer(name)
     except ValueError:
         return 0
-    return sum(int(w.shape.num_elements() if hasattr(w.shape, "num_elements") else _size(w.shape))
-               for w in layer.trainable_weights)
-
-
-def _size(shape) -> int:
-    total = 1
-    for s in shape:
-        total *= int(s)
-    return total
-
-
-def _file_size(spec: CheckedSpec, node: Node, table: dict) -> int | None:
-    if table.get("vocab_file") is None:
-        return None
-    from pathlib import Path
-
-    path = Path(table["vocab_file"])
-    full = path if path.is_absolute() else Path(spec.file).parent / path
-    return len({ln.strip() for ln in full.read_text(encoding="utf-8").splitlines() if ln.strip()})
+    return sum(math.prod(w.shape) for w in layer.trainable_weights)
 
 
 def emit(spec: CheckedSpec):

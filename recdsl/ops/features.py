@@ -15,13 +15,6 @@ _dim = Param("dim", "int", DEFAULT_DIM, low=1, doc="embedding width")
 _l2 = Param("l2", "float", 0.0, low=0.0, doc="mini-batch-aware L2 on the rows a batch uses")
 
 
-def table_rows(op: str, args: dict, extra: dict) -> int:
-    """Rows of the embedding table of an `id` or `category` feature."""
-    if op == "id":
-        return args["buckets"] + RESERVED_ROWS
-    return extra["vocab_size"] + RESERVED_ROWS
-
-
 def _category_infer(ctx):
     given = [k for k in ("vocab", "vocab_file", "size", "max_tokens") if ctx.arg(k) is not None]
     if len(given) != 1:
