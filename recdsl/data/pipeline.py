@@ -1,0 +1,126 @@
+"""Files -> preprocessed model inputs: cached in memory when they fit, streamed through tf.data
+otherwise.
+
+Both paths read the files in chunks with pyarrow (recdsl.data.source), convert categorical
+values to their table's dtype, and run the Keras preprocessing layers on whole chunks
+(recdsl.data.preprocess). `Split.cached` holds the result as numpy arrays (a DIN row of
+MovieLens is ~500 bytes, so millions of rows fit): Keras then feeds batches by index
+with its own tf.data adapter, which never waits on parsing. When the estimated size is
+over `cache_mb`, `Split.dataset` builds a streaming tf.data pipeline instead:
+generator of raw chunks -> parallel map(preprocess) -> unbatch -> shuffle buffer -> batch -> prefetch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recdsl.data import source
+from recdsl.data.errors import FixLog
+from recdsl.data.preprocess import Preprocessor
+
+ROW_BYTES_GUESS = 8  # bytes per model-input value once preprocessed (int32/float32 + overhead)
+
+
+@dataclass
+class Split:
+    name: str
+    paths: list
+    pre: Preprocessor
+    missing: str = "error"
+    fixes: FixLog = None
+    labels: bool = True
+    extra_columns: tuple = ()
+    rows: int = 0
+    label_rate: dict = field(default_factory=dict)
+    inputs: dict | None = None    # cached numpy model inputs
+    targets: dict | None = None   # cached numpy labels, by output
+    extras: dict | None = None    # pass-through columns (predict's id columns)
+
+    def __post_init__(self):
+        self.paths = source.resolve(self.paths)
+        if self.fixes is None:
+            self.fixes = FixLog(self.name)
+
+    def _chunks(self, fixes: FixLog):
+        yield from source.read(self.paths, self.pre.schema, fixes, missing=self.missing, labels=self.labels,
+                               extra_columns=self.extra_columns)
+
+    def load(self) -> "Split":
+        """Read, check and preprocess every file into memory (chunk by chunk)."""
+        parts: dict[str, list] = {}
+        for chunk in self._chunks(self.fixes):
+            raw = self.pre.coerce(chunk)
+            inputs = self.pre.transform_arrays(raw)
+            self.pre.oov_rows(raw, inputs, self.fixes, chunk.file, chunk.first_row)
+            for k, v in inputs.items():
+                parts.setdefault(k, []).append(v)
+            for k, v in raw.items():
+                if k.startswith("label:") or k.startswith("extra:"):
+                    parts.setdefault(k, []).append(v)
+        joined = {k: np.concatenate(v) for k, v in parts.items()}
+        features = [c.feature for c in self.pre.schema.columns]
+        self.inputs = {k: joined[k] for k in features} if parts else {}
+        self.targets = {k[6:]: joined[k][:, None] for k in joined if k.startswith("label:")}
+        self.extras = {k[6:]: joined[k] for k in joined if k.startswith("extra:")}
+        self.rows = len(next(iter(self.inputs.values()))) if self.inputs else 0
+        self.label_rate = {k: float(v.mean()) for k, v in self.targets.items()} if self.rows else {}
+        return self
+
+    def estimated_mb(self) -> float:
+        """Size of the preprocessed inputs, from the files' row counts (Parquet metadata; CSV by bytes)."""
+        per_row = 0
+        for col in self.pre.schema.columns:
+            per_row += col.max_len if col.is_list else col.size
+        return self.row_estimate() * per_row * ROW_BYTES_GUESS / 2 ** 20
+
+    def row_estimate(self) -> int:
+        import pyarrow.parquet as pq
+
+        rows = 0
+        for path in self.paths:
+            if source._format(path) == "parquet":
+                rows += pq.ParquetFile(path).metadata.num_rows
+            else:
+                rows += max(1, path.stat().st_size // 100)
+        return rows
+
+    def dataset(self, batch_size: int, shuffle_buffer: int = 100_000, seed: int | None = None, repeat=False):
+        """A streaming tf.data pipeline of (inputs, labels) batches; fixes are counted as it runs."""
+        import tensorflow as tf
+
+        schema = self.pre.schema
+        signature = {}
+        for col in schema.columns:
+            dtype = {"int64": tf.int64, "string": tf.string, "float32": tf.float32}[self.pre.raw_dtype(col)]
+            if col.is_list:
+                signature[col.feature] = tf.TensorSpec([None, col.max_len], dtype)
+                signature[f"{col.feature}#len"] = tf.TensorSpec([None], tf.int32)
+            elif col.is_numeric:
+                signature[col.feature] = tf.TensorSpec([None, col.size], tf.float32)
+            else:
+                signature[col.feature] = tf.TensorSpec([None], dtype)
+                signature[f"{col.feature}#missing"] = tf.TensorSpec([None], tf.bool)
+        if self.labels:
+            for lab in schema.labels:
+                signature[f"label:{lab.output}"] = tf.TensorSpec([None], tf.float32)
+
+        def generate():
+            for chunk in self._chunks(self.fixes):
+                raw = self.pre.coerce(chunk)
+                yield {k: raw[k] for k in signature}
+
+        def split(raw):
+            inputs = self.pre.transform(raw)
+            if not self.labels:
+                return inputs
+            return inputs, {lab.output: raw[f"label:{lab.output}"][:, None] for lab in schema.labels}
+
+        self.pre.build_layers()
+        ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        ds = ds.map(split, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        if shuffle_buffer:
+            ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,320 @@
+"""Raw feature values -> model inputs, with Keras preprocessing layers.
+
+    id(buckets=N)              Hashing(N)                     -> rows 2 .. N+1
+    category(vocab=/file)      StringLookup(vocabulary)       -> rows 2 .. V+1, unseen -> 1
+    category(size=K)           IntegerLookup(0 .. K-1)        -> rows 2 .. K+1, out of range -> 1
+    category(max_tokens=M)     String/IntegerLookup, vocabulary learned from training data
+                               (the M most frequent values; ties by value)   -> rows 2 .., unseen -> 1
+    numeric(boundaries=b)      Discretization(b)              -> rows 2 .. len(b)+2, missing -> 1
+    numeric(normalize=...)     standard: Normalization(mean, variance); minmax: (x-min)/(max-min);
+                               log: log1p(max(x, 0)); none: x.  Missing -> the training mean.
+Row 0 is padding (positions past a list's length), row 1 is out-of-vocabulary/missing.
+Features that share a table (sequence(of=item_id)) share one layer and one vocabulary.
+
+`fit` learns vocabularies and statistics in one streamed pass over the training data; the
+result is saved as JSON (`preprocessing.json` in a run) and rebuilt with `load`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from recdsl.data.errors import DataError, FixLog
+from recdsl.data.schema import Column, Schema, Table
+
+FORMAT_VERSION = 1
+INT_OOV_TOKEN = -(2 ** 62)  # IntegerLookup's OOV token; must not be a real value
+
+
+@dataclass
+class Preprocessor:
+    schema: Schema
+    tables: dict = field(default_factory=dict)    # table name -> {"dtype": "int64"|"string", "vocabulary": [...]}
+    numerics: dict = field(default_factory=dict)  # feature -> {"mean": [...], "variance": [...], "min": [...], "max": [...]}
+    _layers: dict = field(default_factory=dict, repr=False)
+    _fn: object = field(default=None, repr=False)
+
+    # --- fitting ----------------------------------------------------------------------------
+
+    @classmethod
+    def fit(cls, chunks, schema: Schema) -> "Preprocessor":
+        """One pass over training chunks (recdsl.data.source.read): vocabularies and statistics."""
+        counts: dict[str, dict] = {name: {} for name, t in schema.tables.items() if t.learned}
+        kinds: dict[str, set] = {name: set() for name in schema.tables}
+        moments: dict[str, list] = {}
+        rows = 0
+        for chunk in chunks:
+            rows += chunk.rows
+            for col in schema.columns:
+                x = chunk.arrays[col.feature]
+                if col.is_numeric:
+                    _accumulate(moments.setdefault(col.feature, [0, 0.0, 0.0, np.inf, -np.inf]), x)
+                    continue
+                kinds[col.table.name].add("string" if x.dtype == object else "int64")
+                if col.table.learned:
+                    valid = _valid_values(chunk.arrays, col)
+                    values, n = np.unique(valid, return_counts=True)
+                    table_counts = counts[col.table.name]
+                    for v, c in zip(values.tolist(), n.tolist()):
+                        table_counts[v] = table_counts.get(v, 0) + c
+        if rows == 0:
+            raise DataError("the training data has no rows")
+        pre = cls(schema)
+        for name, table in schema.tables.items():
+            dtype = _table_dtype(table, kinds[name])
+            entry = {"dtype": dtype}
+            if table.learned:
+                found = counts[name]
+                if not found:
+                    cols = ", ".join(c.column for c in schema.table_columns(name))
+                    raise DataError(f"no values to learn a vocabulary from in column(s) {cols}",
+                                    hint="every value is null or empty in the training data")
+                found = {(str(k) if dtype == "string" else int(k)): c for k, c in found.items()}
+                ranked = sorted(found.items(), key=lambda kv: (-kv[1], str(kv[0])))
+                entry["vocabulary"] = [k for k, _ in ranked[:table.max_tokens]]
+                entry["seen"] = len(found)
+            pre.tables[name] = entry
+        for col in schema.columns:
+            if col.kind == "numeric":
+                n, s, ss, lo, hi = moments[col.feature]
+                count = np.maximum(n, 1)
+                mean = s / count
+                var = np.maximum(ss / count - mean * mean, 0.0)
+                pre.numerics[col.feature] = {"mean": _floats(mean, col.size), "variance": _floats(var, col.size),
+                                             "min": _floats(lo, col.size), "max": _floats(hi, col.size),
+                                             "count": int(np.min(n))}
+        return pre
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def to_json(self) -> dict:
+        from recdsl.data.schema import schema_to_json
+
+        return {"format": FORMAT_VERSION, "tables": self.tables, "numeric": self.numerics,
+                "schema": schema_to_json(self.schema), "inputs": self.serving_inputs()}
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Preprocessor":
+        """A saved preprocessor, with the schema it was fitted for (no spec needed)."""
+        from recdsl.data.schema import schema_from_json
+
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read preprocessing {str(path)!r}: {exc}") from None
+        if data.get("format") != FORMAT_VERSION:
+            raise DataError(f"{path}: preprocessing format {data.get('format')!r} is not supported "
+                            f"(this recdsl writes {FORMAT_VERSION})")
+        return cls(schema_from_json(data["schema"]), data["tables"], data["numeric"])
+
+    def serving_inputs(self) -> list[dict]:
+        """The raw inputs the preprocessing takes, one per feature (`recdsl export --show`)."""
+        return [_describe(c, self) for c in self.schema.columns]
+
+    # --- transforming -----------------------------------------------------------------------
+
+    def raw_dtype(self, col: Column) -> str:
+        """The dtype raw values of a column are fed in: int64, string (categorical) or float32."""
+        return "float32" if col.is_numeric else self.tables[col.table.name]["dtype"]
+
+    def coerce(self, chunk, fixes: FixLog | None = None) -> dict:
+        """A source chunk's arrays with categorical values converted to their table's dtype."""
+        out = dict(chunk.arrays)
+        for col in self.schema.columns:
+            if col.is_numeric:
+                out[col.feature] = out[col.feature].astype("float32")
+                continue
+            x, want = out[col.feature], self.raw_dtype(col)
+            if want == "string" and x.dtype != object:
+                out[col.feature] = x.astype(str).astype(object)
+            elif want == "int64" and x.dtype == object:
+                out[col.feature] = _parse_ints(x, chunk, col, out)
+        return out
+
+    def layer(self, table_name: str):
+        if table_name not in self._layers:
+            self._layers[table_name] = _table_layer(self.schema.tables[table_name], self.tables[table_name])
+        return self._layers[table_name]
+
+    def build_layers(self) -> dict:
+        """Create every Keras preprocessing layer now, outside any traced function (a lookup
+        table made while tracing would belong to that graph)."""
+        for col in self.schema.columns:
+            if col.kind == "numeric" and col.normalize == "standard":
+                self._normalization(col)
+            elif col.kind == "bucket":
+                self._discretize(col)
+            elif not col.is_numeric:
+                self.layer(col.table.name)
+        return self._layers
+
+    def transform(self, raw: dict) -> dict:
+        """TensorFlow ops from raw tensors (the arrays of `coerce`) to the model's inputs.
+        Runs inside tf.data and in the exported serving function; call `build_layers` first."""
+        import tensorflow as tf
+
+        out = {}
+        for col in self.schema.columns:
+            x = raw[col.feature]
+            if col.kind == "numeric":
+                out[col.feature] = self._numeric(col, tf.cast(x, tf.float32))
+                continue
+            if col.kind == "bucket":
+                x = tf.cast(tf.reshape(x, [-1]), tf.float32)
+                ids = tf.cast(self._discretize(col)(x), tf.int32) + 2
+                out[col.feature] = tf.where(tf.math.is_nan(x), tf.ones_like(ids), ids)
+                continue
+            layer, shift = self.layer(col.table.name)
+            ids = tf.cast(layer(x), tf.int32) + shift
+            if col.is_list:
+                positions = tf.range(col.max_len, dtype=tf.int32)[None, :]
+                lengths = tf.cast(raw[f"{col.feature}#len"], tf.int32)[:, None]
+                ids = tf.where(positions < lengths, ids, tf.zeros_like(ids))
+            elif f"{col.feature}#missing" in raw:
+                ids = tf.where(raw[f"{col.feature}#missing"], tf.ones_like(ids), ids)
+            out[col.feature] = ids
+        return out
+
+    def _numeric(self, col: Column, x):
+        import tensorflow as tf
+
+        stats = self.numerics[col.feature]
+        mean = tf.constant(stats["mean"], tf.float32)
+        x = tf.where(tf.math.is_nan(x), tf.broadcast_to(mean, tf.shape(x)), x)
+        if col.normalize == "standard":
+            return tf.cast(self._normalization(col)(x), tf.float32)
+        if col.normalize == "minmax":
+            lo, hi = np.asarray(stats["min"]), np.asarray(stats["max"])
+            span = np.where(hi > lo, hi - lo, 1.0)
+            return (x - tf.constant(lo, tf.float32)) / tf.constant(span, tf.float32)
+        if col.normalize == "log":
+            return tf.math.log1p(tf.maximum(x, 0.0))
+        return x
+
+    def _normalization(self, col: Column):
+        key = f"{col.feature}#norm"
+        if key not in self._layers:
+            import keras
+
+            stats = self.numerics[col.feature]
+            layer = keras.layers.Normalization(mean=stats["mean"], variance=stats["variance"])
+            layer.build((None, col.size))  # its constants must not be made inside a traced function
+            self._layers[key] = layer
+        return self._layers[key]
+
+    def _discretize(self, col: Column):
+        key = f"{col.feature}#bins"
+        if key not in self._layers:
+            import keras
+
+            self._layers[key] = keras.layers.Discretization(bin_boundaries=list(col.boundaries))
+        return self._layers[key]
+
+    def transform_arrays(self, arrays: dict) -> dict:
+        """`transform` on numpy arrays (one chunk), returning numpy model inputs."""
+        import tensorflow as tf
+
+        if self._fn is None:
+            self.build_layers()
+            self._fn = tf.function(self.transform, reduce_retracing=True)
+        names = [c.feature for c in self.schema.columns]
+        names += [k for k in arrays if k.endswith("#len") or k.endswith("#missing")]
+        feed = {k: tf.constant(arrays[k]) for k in names}
+        return {k: v.numpy() for k, v in self._fn(feed).items()}
+
+    def oov_rows(self, arrays: dict, inputs: dict, fixes: FixLog, file: str, first_row: int) -> None:
+        """Count rows whose values were unseen (mapped to the OOV row) but not missing."""
+        for col in self.schema.columns:
+            if col.is_numeric or col.table.op == "id":
+                continue
+            ids = inputs[col.feature]
+            hit = (ids == 1).any(axis=1) if col.is_list else (ids == 1) & ~arrays[f"{col.feature}#missing"]
+            if hit.any():
+                fixes.add(col.column, "unseen value -> OOV row", int(hit.sum()), file,
+                          int(np.flatnonzero(hit)[0]) + first_row)
+
+    def vocabulary_sizes(self) -> dict:
+        return {name: len(t["vocabulary"]) for name, t in self.tables.items() if "vocabulary" in t}
+
+
+def _table_dtype(table: Table, kinds: set) -> str:
+    if table.vocab is not None:
+        return "string"
+    if table.size is not None:
+        return "int64"
+    return "int64" if kinds == {"int64"} else "string"
+
+
+def _table_layer(table: Table, entry: dict):
+    """The Keras layer of a table and the shift that puts its outputs after the reserved rows."""
+    import keras
+
+    if table.op == "id":
+        return keras.layers.Hashing(num_bins=table.buckets), 2
+    if table.vocab is not None:
+        return keras.layers.StringLookup(vocabulary=list(table.vocab), num_oov_indices=1), 1
+    if table.size is not None:
+        return keras.layers.IntegerLookup(vocabulary=np.arange(table.size, dtype="int64"), num_oov_indices=1,
+                                          oov_token=INT_OOV_TOKEN), 1
+    vocab = entry["vocabulary"]
+    if entry["dtype"] == "string":
+        return keras.layers.StringLookup(vocabulary=[str(v) for v in vocab], num_oov_indices=1), 1
+    return keras.layers.IntegerLookup(vocabulary=np.asarray(vocab, dtype="int64"), num_oov_indices=1,
+                                      oov_token=INT_OOV_TOKEN), 1
+
+
+def _valid_values(arrays: dict, col: Column) -> np.ndarray:
+    x = arrays[col.feature]
+    if col.is_list:
+        lengths = arrays[f"{col.feature}#len"]
+        return x[np.arange(x.shape[1])[None, :] < lengths[:, None]]
+    return x[~arrays[f"{col.feature}#missing"]]
+
+
+def _accumulate(acc: list, x: np.ndarray) -> None:
+    valid = ~np.isnan(x)
+    xz = np.where(valid, x, 0.0)
+    acc[0] = acc[0] + valid.sum(axis=0)
+    acc[1] = acc[1] + xz.sum(axis=0)
+    acc[2] = acc[2] + (xz * xz).sum(axis=0)
+    acc[3] = np.minimum(acc[3], np.where(valid, x, np.inf).min(axis=0))
+    acc[4] = np.maximum(acc[4], np.where(valid, x, -np.inf).max(axis=0))
+
+
+def _floats(value, size: int) -> list[float]:
+    arr = np.broadcast_to(np.asarray(value, dtype="float64"), (size,))
+    return [float(v) if np.isfinite(v) else 0.0 for v in arr]
+
+
+def _parse_ints(x: np.ndarray, chunk, col: Column, arrays: dict) -> np.ndarray:
+    """Text to int64 for an integer-coded table; an unparsable value is an error naming its row."""
+    flat = x.reshape(-1)
+    try:
+        return np.asarray([int(v) if v != "" else 0 for v in flat], dtype="int64").reshape(x.shape)
+    except ValueError:
+        for i, v in enumerate(flat):
+            try:
+                int(v) if v != "" else 0
+            except ValueError:
+                row = i // x.shape[1] if x.ndim == 2 else i
+                raise DataError(f"text {v!r} where integer codes are expected", file=chunk.file, column=col.column,
+                                row=chunk.first_row + row,
+                                hint=f"{col.feature}'s table was learned from integer values; "
+                                     "this file holds text in that column") from None
+        raise
+
+
+def _describe(col: Column, pre: Preprocessor) -> dict:
+    """The serving input a raw column is fed as (printed by `recdsl export --show`)."""
+    if col.is_numeric:
+        return {"name": col.feature, "dtype": "float32", "shape": [None] if col.size == 1 else [None, col.size]}
+    return {"name": col.feature, "dtype": pre.raw_dtype(col),
+            "shape": [None, None] if col.is_list else [None], "ragged": col.is_list}

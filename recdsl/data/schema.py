@@ -1,0 +1,161 @@
+"""What a checked spec needs from the data: one column per feature, one label column per output.
+
+A *table* is one embedding table's value space: the id/category feature that owns it and
+every multi/sequence feature that shares it (`sequence(of=item_id)`). Features of one table
+go through the same preprocessing (the same hash, the same vocabulary), so a history item
+and a candidate item with the same raw value land on the same row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recdsl.typed import CheckedSpec, Node
+
+
+@dataclass(frozen=True)
+class Table:
+    """How raw values of one table become embedding rows (row 0 padding, row 1 OOV)."""
+
+    name: str            # the owning feature (or `feature.of` for an inline table)
+    op: str              # id | category
+    buckets: int | None = None          # id: hash buckets
+    vocab: tuple[str, ...] | None = None  # category: fixed vocabulary (vocab= or vocab_file=)
+    size: int | None = None             # category: integer codes 0..size-1
+    max_tokens: int | None = None       # category: vocabulary learned from training data
+
+    @property
+    def learned(self) -> bool:
+        return self.max_tokens is not None
+
+
+@dataclass(frozen=True)
+class Column:
+    """One model input and the data column it is read from."""
+
+    feature: str         # the spec's feature name = the model input name
+    column: str          # the data column
+    kind: str            # id | category | numeric | bucket | multi | sequence
+    table: Table | None = None
+    max_len: int | None = None       # multi / sequence
+    sep: str = "^"                  # CSV separator of list cells
+    size: int = 1                    # numeric: values per row
+    normalize: str = "none"          # numeric: none | standard | minmax | log
+    boundaries: tuple[float, ...] | None = None  # bucketised numeric
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in ("multi", "sequence")
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in ("numeric", "bucket")
+
+
+@dataclass(frozen=True)
+class Label:
+    output: str          # the spec's output name = the model output name
+    column: str
+    loss: str            # binary | mse
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Schema:
+    columns: tuple[Column, ...]
+    labels: tuple[Label, ...]
+    tables: dict = field(default_factory=dict, compare=False)  # table name -> Table
+
+    @property
+    def data_columns(self) -> list[str]:
+        """Every column read from the files, feature columns first, without repeats."""
+        seen: dict[str, None] = {}
+        for name in [c.column for c in self.columns] + [lab.column for lab in self.labels]:
+            seen.setdefault(name, None)
+        return list(seen)
+
+    def column(self, feature: str) -> Column:
+        for c in self.columns:
+            if c.feature == feature:
+                return c
+        raise KeyError(feature)
+
+    def table_columns(self, table: str) -> list[Column]:
+        return [c for c in self.columns if c.table is not None and c.table.name == table]
+
+
+def schema_of(spec: CheckedSpec, columns: dict[str, str] | None = None,
+              separators: dict[str, str] | None = None) -> Schema:
+    """The data schema of a checked spec. `columns` maps feature/output names to data columns
+    where they differ (the run config's `columns:`); `separators` overrides list separators."""
+    columns = dict(columns or {})
+    separators = dict(separators or {})
+    base = Path(spec.file).parent if spec.file else Path(".")
+    tables: dict[str, Table] = {}
+    out: list[Column] = []
+    for node in spec.nodes:
+        if node.kind != "feature":
+            continue
+        col = columns.get(node.name, node.name)
+        if node.op in ("id", "category"):
+            table = tables.setdefault(node.name, _table(node.name, dict(node.args), base))
+            out.append(Column(node.name, col, node.op, table=table))
+        elif node.op in ("multi", "sequence"):
+            of = node.arg("of")
+            if isinstance(of, str):
+                table = tables[of]
+            else:
+                table = tables.setdefault(f"{node.name}.of", _table(f"{node.name}.of", of, base))
+            out.append(Column(node.name, col, node.op, table=table, max_len=node.arg("max_len"),
+                              sep=separators.get(node.name, node.arg("sep") or "^")))
+        elif node.op == "numeric":
+            boundaries = node.arg("boundaries")
+            out.append(Column(node.name, col, "bucket" if boundaries is not None else "numeric",
+                              size=node.arg("size") or 1, normalize=node.arg("normalize") or "none",
+                              boundaries=tuple(float(b) for b in boundaries) if boundaries else None))
+    labels = tuple(_label(n, columns) for n in spec.outputs)
+    return Schema(tuple(out), labels, tables)
+
+
+def _table(name: str, args: dict, base: Path) -> Table:
+    if args.get("op", "id") == "id" and args.get("buckets") is not None:
+        return Table(name, "id", buckets=int(args["buckets"]))
+    if args.get("vocab") is not None:
+        return Table(name, "category", vocab=tuple(str(v) for v in args["vocab"]))
+    if args.get("vocab_file") is not None:
+        return Table(name, "category", vocab=tuple(read_vocab_file(base / args["vocab_file"])))
+    if args.get("size") is not None:
+        return Table(name, "category", size=int(args["size"]))
+    return Table(name, "category", max_tokens=int(args["max_tokens"]))
+
+
+def read_vocab_file(path: Path) -> list[str]:
+    """One value per line, in file order; blank lines, surrounding whitespace and repeats ignored
+    (the checker counts the table's rows the same way)."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+def _label(node: Node, columns: dict[str, str]) -> Label:
+    column = node.arg("label") or columns.get(node.name, node.name)
+    return Label(node.name, column, "binary" if node.op == "sigmoid" else "mse", float(node.arg("weight", 1.0)))
+
+
+def schema_to_json(schema: Schema) -> dict:
+    """A JSON-able form of the schema, saved with a run so it reloads without the spec."""
+    from dataclasses import asdict
+
+    return {"tables": {name: asdict(t) for name, t in schema.tables.items()},
+            "columns": [{**asdict(c), "table": c.table.name if c.table else None} for c in schema.columns],
+            "labels": [asdict(lab) for lab in schema.labels]}
+
+
+def schema_from_json(data: dict) -> Schema:
+    def tup(v):
+        return tuple(v) if isinstance(v, list) else v
+
+    tables = {name: Table(**{k: tup(v) for k, v in t.items()}) for name, t in data["tables"].items()}
+    columns = tuple(Column(**{**{k: tup(v) for k, v in c.items()},
+                              "table": tables[c["table"]] if c["table"] else None}) for c in data["columns"])
+    labels = tuple(Label(**lab) for lab in data["labels"])
+    return Schema(columns, labels, tables)

@@ -1,0 +1,1 @@
+"""`recdsl train`: fit a compiled spec on data files and write the run folder (model, metrics, report)."""
