@@ -7,6 +7,7 @@ from pathlib import Path
 from recdsl.coerce import COERCE
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
+from recdsl.lang.limits import deep_recursion, too_deep
 from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
 from recdsl.ops.registry import OpContext, TypeProblem, load
@@ -41,12 +42,19 @@ class Checker:
         self.errors.append(SpecError(span, message, hint))
 
     def run(self) -> CheckedSpec:
+        with deep_recursion():
+            return self._run()
+
+    def _run(self) -> CheckedSpec:
         self._declare()
         for name in self.statements:
             try:
                 self._resolve(name, None)
             except _Poisoned:
                 continue
+            except RecursionError:
+                self.errors.append(too_deep(self.statements[name].name_span, f"to check `{name}`"))
+                raise SpecErrors(self.errors, self.sources) from None
         self._whole_model_checks()
         if self.errors:
             raise SpecErrors(self.errors + self.warnings, self.sources)
@@ -59,6 +67,7 @@ class Checker:
                 first = self.statements[st.name]
                 self.error(st.name_span, f"`{st.name}` is already defined (line {first.name_span.line})",
                            "rename one of them")
+                self._mark_referenced(st)
                 continue
             self.statements[st.name] = st
 
@@ -95,11 +104,16 @@ class Checker:
             node = self._statement(self.statements[name])
         except _Poisoned:
             self.failed.add(name)
+            self._mark_referenced(self.statements[name])
             raise
         finally:
             self.visiting.pop()
         self._add(node)
         return node
+
+    def _mark_referenced(self, st: ast.Statement) -> None:
+        """A statement that failed to check still uses the names it mentions: no "never used" warning for them."""
+        self.used.update(e.id for e in ast.walk(st.value) if isinstance(e, ast.Name) and e.id != st.name)
 
     def _add(self, node: Node) -> None:
         self.nodes[node.name] = node

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from recdsl.data.errors import DataError
 from recdsl.lang.errors import SpecErrors
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--to", choices=("yaml", "rec"), required=True)
     p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+    from recdsl.train.cli import add_commands
+
+    COMMANDS.update(add_commands(sub))
     return parser
 
 
@@ -60,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as problem:
         print(f"recdsl: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except DataError as problem:  # bad data, run config or run folder: file, column and row
+        print(f"recdsl: error: {problem.render()}", file=sys.stderr)
+        return EXIT_INVALID
     except OSError as problem:
         if args.debug:
             raise
@@ -169,11 +177,15 @@ def cmd_graph(args) -> int:
     if args.json:
         sys.stdout.write(to_json_text(graph))
         return EXIT_OK
+    from recdsl.render import shape_label
+
     for name in graph.nodes:
         attrs = graph.nodes[name]
-        sources = ", ".join(f"{u} ({d['kind']})" if d["kind"] != "data" else u
+        sources = ", ".join(f"{u} ({d['kind']})" if d["kind"] != "data"
+                            else u + (f", {u} ({d['share_kind']})" if d.get("share_kind") else "")
                             for u, _, d in graph.in_edges(name, data=True))
-        print(f"{name}: {attrs['op']} {attrs['shape']} {attrs['params']:,} params" + (f" <- {sources}" if sources else ""))
+        print(f"{name}: {attrs['op']} {shape_label(attrs['shape'])} {attrs['params']:,} params"
+              + (f" <- {sources}" if sources else ""))
     return EXIT_OK
 
 

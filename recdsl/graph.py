@@ -14,8 +14,11 @@ Node attributes:
     share_kind "table" | "weights" | None
 Edge attributes:
     kind      "data" for values flowing in, "table" / "weights" for sharing
-    role      the input slot the value feeds ("query", "keys", "gate.by", ...)
+    role      the input slot the value feeds ("query", "keys", "gate.by", ...; "shares" on a sharing edge)
     shape     the shape travelling on the edge
+    share_kind only on a data edge whose target also shares the source's weights (`y = mlp(x, share=x)`):
+              "weights". A DiGraph holds one edge per pair, so that edge carries both relations;
+              sharing_edges() lists every sharing relation, merged or not.
 """
 from __future__ import annotations
 
@@ -47,15 +50,32 @@ def build_graph(spec: CheckedSpec) -> nx.DiGraph:
                     continue
                 graph.add_edge(member, node.name, kind="data", role=binding.role,
                                shape=graph.nodes[member]["shape"])
-        if node.shares and not graph.has_edge(node.shares, node.name):
-            graph.add_edge(node.shares, node.name, kind=node.share_kind, role="shares",
-                           shape=graph.nodes[node.shares]["shape"])
+        if node.shares:
+            if graph.has_edge(node.shares, node.name):  # the shared node also feeds this one
+                graph.edges[node.shares, node.name]["share_kind"] = node.share_kind
+            else:
+                graph.add_edge(node.shares, node.name, kind=node.share_kind, role="shares",
+                               shape=graph.nodes[node.shares]["shape"])
     return graph
+
+
+def sharing_edges(graph: nx.DiGraph) -> list[tuple[str, str, str]]:
+    """Every (source, target, "table" | "weights") sharing relation, including one merged into a data edge."""
+    out = []
+    for u, v, attrs in graph.edges(data=True):
+        if attrs["kind"] != "data":
+            out.append((u, v, attrs["kind"]))
+        elif attrs.get("share_kind"):
+            out.append((u, v, attrs["share_kind"]))
+    return out
 
 
 def data_graph(graph: nx.DiGraph) -> nx.DiGraph:
     """The graph without sharing edges: what is computed from what."""
-    return graph.edge_subgraph([(u, v) for u, v, k in graph.edges(data="kind") if k == "data"]).copy()
+    data = graph.edge_subgraph([(u, v) for u, v, k in graph.edges(data="kind") if k == "data"]).copy()
+    for _, _, attrs in data.edges(data=True):
+        attrs.pop("share_kind", None)
+    return data
 
 
 def to_json_text(graph: nx.DiGraph) -> str:

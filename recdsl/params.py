@@ -205,13 +205,29 @@ def _list(param, expr):
 
 
 def _file_value(checker, param, expr, ctx) -> str:
+    if "\x00" in expr.value:
+        raise TypeProblem(f"vocabulary file path {expr.value!r} contains a NUL character",
+                          "write the file's path, relative to the .rec file, e.g. vocab_file=\"genres.txt\"")
     path = Path(expr.value)
     full = path if path.is_absolute() else ctx.extra["spec_dir"] / path
     try:
-        values = {ln.strip() for ln in full.read_text(encoding="utf-8").splitlines() if ln.strip()}
-    except OSError:
-        raise TypeProblem(f"vocabulary file {expr.value!r} not found (looked in {full.parent or '.'})",
+        data = full.read_bytes()
+    except FileNotFoundError:
+        raise TypeProblem(f"vocabulary file {expr.value!r} not found (looked in {full.parent})",
                           "vocab_file paths are relative to the .rec file") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise TypeProblem(f"vocabulary file {expr.value!r} cannot be read: {reason}",
+                          "vocab_file names a readable text file, one value per line, relative to the .rec file"
+                          ) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TypeProblem(f"vocabulary file {expr.value!r} is not UTF-8 text "
+                          f"(byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line})",
+                          "save the file as UTF-8, one value per line") from None
+    values = {ln.strip() for ln in text.splitlines() if ln.strip()}
     if not values:
         raise TypeProblem(f"vocabulary file {expr.value!r} is empty", "write one value per line")
     ctx.extra["vocab_size"] = len(values)

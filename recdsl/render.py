@@ -98,8 +98,9 @@ def to_dot(graph: nx.DiGraph) -> graphviz.Digraph:
         if attrs["kind"] == "data":
             role = "" if attrs["role"] in ("x", "members", "fields") else f'{attrs["role"]} '
             dot.edge(source, target, label=f"{role}{shape_label(attrs['shape'])}")
-        else:
-            what = "shares table" if attrs["kind"] == "table" else "shares weights"
+        sharing = attrs["kind"] if attrs["kind"] != "data" else attrs.get("share_kind")
+        if sharing:  # its own edge, or merged into the data edge between the same two nodes
+            what = "shares table" if sharing == "table" else "shares weights"
             dot.edge(source, target, label=what, style="dashed", color="#c0392b", fontcolor="#c0392b",
                      constraint="false", arrowhead="odot")
     return dot

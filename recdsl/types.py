@@ -122,10 +122,19 @@ class FieldListType:
         return sum(self.dims)
 
     @property
+    def leaves(self) -> tuple[tuple[str, object], ...]:
+        """The members with nested groups expanded, as ops that stack fields see them."""
+        out: list[tuple[str, object]] = []
+        for name, t in self.items:
+            out.extend(t.leaves if isinstance(t, FieldListType) else ((name, t),))
+        return tuple(out)
+
+    @property
     def shape(self) -> tuple:
-        dims = set(self.dims)
-        if len(dims) == 1 and all(isinstance(t, FieldType) for _, t in self.items):
-            return ("B", len(self.items), dims.pop())
+        leaves = self.leaves
+        dims = {t.width for _, t in leaves}
+        if len(dims) == 1 and all(isinstance(t, FieldType) for _, t in leaves):
+            return ("B", len(leaves), dims.pop())
         return ("B", self.width)
 
     describe = "a list of fields"

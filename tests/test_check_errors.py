@@ -108,8 +108,6 @@ def test_syntax_error(tmp_path, text, line, column, message, hint):
     expect(tmp_path, text, line, column, message, hint)
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/lang/parser.py _syntax_error picks the call hint for a missing comma "
-                          "inside a list (the LALR expected set holds RPAR too)", strict=True)
 def test_missing_comma_in_a_list_says_list(tmp_path):
     text = PRELUDE + "block d = mlp(a, units=[80 40])\noutput o = sigmoid(d)\n"
     expect(tmp_path, text, 7, 28, "unexpected `40`", "expected ',' between list items or ']'")
@@ -258,17 +256,25 @@ def test_shape_error(tmp_path, text, line, column, message, hint):
     expect(tmp_path, PRELUDE + text, line, column, message, hint)
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/ops/interaction.py _elementwise_infer prints shapes as Python lists "
-                          "(\"a ['B', 8]\") instead of [B, 8] like every other message", strict=True)
 def test_add_names_both_inputs_with_readable_shapes(tmp_path):
     text = PRELUDE + "block d = add(a, b)\noutput o = sigmoid(d)\n"
     expect(tmp_path, text, 7, 15, "add needs inputs of one shape, got a [B, 8], b [B, 4]")
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/ops/interaction.py dot with a single field (and no self_interaction) "
-                          "checks fine and outputs a zero-width vector [B, 0]", strict=True)
 def test_dot_with_one_field_is_an_error(tmp_path):
-    check_fails(tmp_path, PRELUDE + "block d = dot([a])\noutput o = sigmoid(concat(d, b))\n")
+    text = PRELUDE + "block d = dot([a])\noutput o = sigmoid(concat(d, b))\n"
+    expect(tmp_path, text, 7, 15, "dot needs at least two fields", "self_interaction=true")
+
+
+def test_dot_with_one_field_and_self_interaction_is_fine(tmp_path):
+    spec = recdsl.typecheck(write(tmp_path, PRELUDE + "block d = dot([a], self_interaction=true)\n"
+                                            "output o = sigmoid(concat(d, b))\n"))
+    assert spec.node("d").type.size == 1
+
+
+def test_add_names_list_arguments_by_their_members(tmp_path):
+    text = PRELUDE + "block d = add([a, b], a)\noutput o = sigmoid(d)\n"
+    expect(tmp_path, text, 7, 15, "add needs inputs of one shape, got [a, b] [B, 12], a [B, 8]")
 
 
 # --- cycles and sharing -------------------------------------------------------------------
@@ -363,26 +369,17 @@ def test_vocab_file_next_to_the_spec_is_found(tmp_path):
     assert spec.node("g").params == (3 + 2) * 4
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/params.py _file_value catches only OSError, so a vocab_file that is not "
-                          "UTF-8 raises UnicodeDecodeError (CLI: internal error, exit 3)", strict=True,
-                   raises=UnicodeDecodeError)
 def test_vocab_file_that_is_not_utf8(tmp_path):
     (tmp_path / "latin1.txt").write_bytes(b"caf\xe9\nth\xe9\n")
     text = PRELUDE + 'feature x : category(vocab_file="latin1.txt")\noutput o = sigmoid(x)\n'
     expect(tmp_path, text, 7, 33, "latin1.txt")
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/params.py _file_value: a NUL character in the vocab_file path raises "
-                          "ValueError('embedded null byte') (CLI: internal error, exit 3); found by test_fuzz",
-                   strict=True, raises=ValueError)
 def test_vocab_file_path_with_a_nul_character(tmp_path):
     text = PRELUDE + 'feature x : category(vocab_file="gen\x00res.txt")\noutput o = sigmoid(x)\n'
     expect(tmp_path, text, 7, 33, "vocabulary file")
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/lang/errors.py _source_line uses str.splitlines(), which also breaks at "
-                          "\\f, \\v, \\x85 and U+2028, while spans count only \\n: the rendered source line is the "
-                          "wrong one after such a character (the grammar allows \\f as whitespace)", strict=True)
 @pytest.mark.parametrize("odd", ["\f", "\u2028"], ids=["form-feed", "line-separator"])
 def test_rendered_source_line_after_an_odd_line_break(tmp_path, odd):
     text = f"model m # top{odd}comment\nfeature a : id(buckets=0)\noutput o = sigmoid(a)\n"
@@ -449,9 +446,6 @@ def test_warnings_ride_along_with_errors(tmp_path):
     assert "bad.rec:2:9: warning: feature `unused` is never used" in problems.render()
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/check.py marks a name used only when its referrer resolves, so a feature "
-                          "referenced by a statement with an argument error is also warned 'never used'",
-                   strict=True)
 def test_no_unused_warning_for_a_feature_referenced_by_a_broken_statement(tmp_path):
     problems = check_fails(tmp_path, "model m\nfeature a : id(buckets=10)\nblock d = mlp(a, unitz=[4])\n"
                                      "output o = sigmoid(d)\n")
@@ -543,9 +537,6 @@ def test_long_chains_and_deep_nesting_check(tmp_path, text):
     assert recdsl.typecheck(write(tmp_path, text)).outputs
 
 
-@pytest.mark.xfail(reason="BUG (low priority): the parser's Transformer and recdsl/check.py _resolve recurse once "
-                          "per level, so a valid spec with a ~300-deep chain of blocks or nested calls raises "
-                          "RecursionError (CLI: internal error, exit 3)", strict=True, raises=RecursionError)
 @pytest.mark.usefixtures("default_recursion_limit")
 @pytest.mark.parametrize("text", [_long_chain(300), _deep_nesting(300)], ids=["chain-300", "nesting-300"])
 def test_very_long_chains_and_deep_nesting_check(tmp_path, text):

@@ -156,10 +156,6 @@ def test_a_bug_is_exit_3_with_a_report_hint_and_debug_shows_it(monkeypatch, caps
         main(["--debug", "check", str(DIN)])
 
 
-@pytest.mark.xfail(reason="BUG: a spec file that is not valid UTF-8 makes `recdsl check` fail with "
-                          "'internal error: UnicodeDecodeError' (exit 3) instead of a file:line:col error or a "
-                          "usage error (recdsl/lang/loader.py reads without handling UnicodeDecodeError)",
-                   strict=True)
 def test_non_utf8_file_is_a_clean_error(tmp_path, capsys):
     path = tmp_path / "latin1.rec"
     path.write_bytes(b'model m "caf\xe9"\nfeature a : id(buckets=10)\noutput o = sigmoid(a)\n')

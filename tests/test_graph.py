@@ -13,7 +13,7 @@ import pytest
 
 import recdsl
 from recdsl.cli import main
-from recdsl.graph import build_graph, data_graph, to_json_text
+from recdsl.graph import build_graph, data_graph, sharing_edges, to_json_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.rec"))
@@ -103,18 +103,16 @@ def test_table_and_weight_sharing_edges(graph):
     assert g.nodes["q"]["params"] == 0 and g.nodes["p"]["params"] > 0
     sharing = sorted((u, v, k) for u, v, k in g.edges(data="kind") if k != "data")
     assert sharing == [("a", "s", "table"), ("b", "s2", "table"), ("p", "q", "weights")]
+    assert sorted(sharing_edges(g)) == sharing
 
 
 def test_every_sharing_node_has_its_sharing_edge(graph):
     g, _ = graph
     for name, attrs in g.nodes(data=True):
         if attrs["shares"]:
-            assert g.edges[attrs["shares"], name]["kind"] == attrs["share_kind"]
+            assert (attrs["shares"], name, attrs["share_kind"]) in sharing_edges(g)
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/graph.py drops the weight-sharing edge when the shared node also feeds "
-                          "the sharer (a DiGraph holds one edge per pair), so `y = mlp(x, share=x)` has no "
-                          "'weights' edge and the diagram shows no dashed sharing edge", strict=True)
 def test_weight_sharing_edge_survives_a_data_edge_between_the_same_nodes(tmp_path):
     path = tmp_path / "tied.rec"
     path.write_text("model m\nfeature a : id(buckets=10, dim=8)\nblock x = mlp(a, units=[8])\n"
@@ -123,7 +121,26 @@ def test_weight_sharing_edge_survives_a_data_edge_between_the_same_nodes(tmp_pat
 
     g = build_graph(recdsl.typecheck(path))
     assert g.nodes["y"]["share_kind"] == "weights"
-    assert "shares weights" in to_dot(g).source
+    assert g.edges["x", "y"] == {"kind": "data", "role": "x", "shape": ["B", 8], "share_kind": "weights"}
+    assert sharing_edges(g) == [("x", "y", "weights")]
+    source = to_dot(g).source
+    assert "shares weights" in source and "label=\"[B, 8]\"" in source.split("x -> y", 2)[1]
+    assert source.count("x -> y") == 2  # the data edge and the dashed sharing edge
+    edges = json.loads(to_json_text(g))["edges"]
+    assert [e for e in edges if (e["source"], e["target"]) == ("x", "y")] == [
+        {"source": "x", "target": "y", "kind": "data", "role": "x", "shape": ["B", 8], "share_kind": "weights"}]
+    assert to_json_text(g) == to_json_text(build_graph(recdsl.typecheck(path)))
+    data = data_graph(g)
+    assert data.edges["x", "y"] == {"kind": "data", "role": "x", "shape": ["B", 8]}
+    assert g.edges["x", "y"]["share_kind"] == "weights"  # data_graph copies, never mutates
+
+
+def test_graph_text_listing_shows_a_merged_sharing_edge(tmp_path, capsys):
+    path = tmp_path / "tied.rec"
+    path.write_text("model m\nfeature a : id(buckets=10, dim=8)\nblock x = mlp(a, units=[8])\n"
+                    "block y = mlp(x, units=[8], share=x)\noutput o = sigmoid(y)\n")
+    assert main(["graph", str(path)]) == 0
+    assert "y: mlp [B, 8] 0 params <- x, x (weights)" in capsys.readouterr().out.splitlines()
 
 
 def test_data_graph_drops_sharing_edges(graph):
@@ -222,8 +239,6 @@ def test_graph_text_listing(capsys):
     assert any(ln.startswith("merged: attention") and "target (weights)" in ln for ln in lines)
 
 
-@pytest.mark.xfail(reason="BUG: recdsl/cli.py cmd_graph prints shapes as Python lists (['B', 16]) instead of "
-                          "[B, 16] as `check --table`, the diagram and error messages do", strict=True)
 def test_graph_text_listing_shapes_read_like_the_rest(capsys):
     assert main(["graph", str(ROOT / "specs" / "attention.rec")]) == 0
     assert "user_id: id [B, 16] 1,600,032 params" in capsys.readouterr().out.splitlines()

@@ -87,13 +87,12 @@ class Spec:
 
 
 def walk(expr: Expr):
-    """Yield `expr` and every expression nested in it, depth first."""
-    yield expr
-    if isinstance(expr, ListExpr):
-        for item in expr.items:
-            yield from walk(item)
-    elif isinstance(expr, Call):
-        for arg in expr.args:
-            yield from walk(arg)
-        for kw in expr.kwargs:
-            yield from walk(kw.value)
+    """Yield `expr` and every expression nested in it, depth first (without recursion, so any depth works)."""
+    stack = [expr]
+    while stack:
+        expr = stack.pop()
+        yield expr
+        if isinstance(expr, ListExpr):
+            stack.extend(reversed(expr.items))
+        elif isinstance(expr, Call):
+            stack.extend(reversed(expr.args + tuple(kw.value for kw in expr.kwargs)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recdsl.lang.span import Span
+from recdsl.lang.span import Span, source_lines
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,18 @@ class SpecError:
         return "\n".join(out)
 
 
+# Characters that would break or rewind the printed line; shown as one space so the caret stays aligned.
+_ODD_BREAKS = str.maketrans({c: " " for c in "\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
 def _source_line(source: str | None, line: int) -> str | None:
+    """Line `line` of `source`, counted like spans (at \\n only; see source_lines)."""
     if source is None or line < 1:
         return None
-    lines = source.splitlines()
+    lines = source_lines(source)
     if line > len(lines):
         return "" if line == len(lines) + 1 else None
-    return lines[line - 1].expandtabs(1)
+    return lines[line - 1].expandtabs(1).translate(_ODD_BREAKS)
 
 
 class SpecErrors(Exception):

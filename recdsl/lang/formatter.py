@@ -19,6 +19,8 @@ import math
 from itertools import groupby
 
 from recdsl.lang import ast
+from recdsl.lang.errors import SpecErrors
+from recdsl.lang.limits import deep_recursion, too_deep
 from recdsl.lang.parser import escape
 
 WIDTH = 100
@@ -26,10 +28,11 @@ INDENT = "    "
 
 
 def format_spec(spec: ast.Spec) -> str:
-    """The canonical .rec text of `spec`, ending in a newline."""
+    """The canonical .rec text of `spec`, ending in a newline. Raises SpecErrors if it nests too deeply."""
     header = f"model {spec.name}" + (f" {escape(spec.doc)}" if spec.doc else "")
     runs = [list(run) for _, run in groupby(spec.statements, key=lambda st: st.kind)]
-    return "\n\n".join([header, *(_format_run(run) for run in runs)]) + "\n"
+    with deep_recursion():
+        return "\n\n".join([header, *(_format_run(run) for run in runs)]) + "\n"
 
 
 def format_expr(expr: ast.Expr) -> str:
@@ -67,7 +70,10 @@ def _format_run(run: list[ast.Statement]) -> str:
 
 def _format_statement(st: ast.Statement, pad: int) -> str:
     head = f"{st.kind} {st.name.ljust(pad)} {':' if st.kind == 'feature' else '='} "
-    line = head + format_expr(st.value)
+    try:
+        line = head + format_expr(st.value)
+    except RecursionError:
+        raise SpecErrors([too_deep(st.name_span, f"to format `{st.name}`")]) from None
     if len(line) <= WIDTH:
         return line
     return head + _wrapped(st.value)

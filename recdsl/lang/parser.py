@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import lark
-from lark import Transformer, v_args
+from lark import v_args
+from lark.visitors import Transformer_NonRecursive
 
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
-from recdsl.lang.span import Span
+from recdsl.lang.span import Span, source_lines
 from recdsl.lang.suggest import did_you_mean
 
 KEYWORDS = ("model",) + ast.STATEMENT_KINDS
@@ -62,7 +63,7 @@ def escape(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
 
 
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):
     def __init__(self, file: str):
         super().__init__()
         self.file = file
@@ -160,7 +161,7 @@ def _collect_syntax_errors(text: str, file: str) -> list[SpecError]:
         chunk = text[begin:end]
         if _only_comments(chunk):
             continue
-        line = text.count("\n", 0, begin) + 1 + (len(chunk) - len(chunk.lstrip("\r\n")))
+        line = text.count("\n", 0, begin) + 1 + chunk[:len(chunk) - len(chunk.lstrip())].count("\n")
         if re.match(r"\s*model\b", chunk):
             headers.append(line)
         padded = _pad_to(text, begin) + chunk
@@ -194,11 +195,11 @@ def _chunk_starts(text: str) -> list[int]:
 
 
 def _only_comments(chunk: str) -> bool:
-    return all(not ln.strip() or ln.strip().startswith("#") for ln in chunk.splitlines())
+    return all(not ln.strip() or ln.strip().startswith("#") for ln in source_lines(chunk))
 
 
 def _first_code_line(text: str) -> int:
-    for n, ln in enumerate(text.splitlines(), 1):
+    for n, ln in enumerate(source_lines(text), 1):
         if ln.strip() and not ln.strip().startswith("#"):
             return n
     return 1
@@ -246,11 +247,26 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, text: str, file: str) ->
         hint = "features are declared with ':' — feature name : id(buckets=1000, dim=16)"
     elif token.type == "COLON" and "EQUAL" in expected:
         hint = "only features use ':'; write `pool name = op(...)`"
-    elif "RPAR" in expected and "COMMA" in expected:
-        hint = "expected ',' between arguments or ')' to close the call"
-    elif "RSQB" in expected and "COMMA" in expected:
-        hint = "expected ',' between list items or ']' to close the list"
+    elif "COMMA" in expected and ("RPAR" in expected or "RSQB" in expected):
+        # The LALR expected set may hold both closers; the innermost open bracket decides.
+        inner = _innermost_open(text, token.start_pos) if token.start_pos is not None else None
+        in_list = inner == "[" if inner is not None else "RPAR" not in expected
+        if in_list:
+            hint = "expected ',' between list items or ']' to close the list"
+        else:
+            hint = "expected ',' between arguments or ')' to close the call"
     return SpecError(span, message, hint)
+
+
+def _innermost_open(text: str, offset: int) -> str | None:
+    """The bracket still open at `offset` ("(" or "["), ignoring strings and comments; None if none."""
+    stack: list[str] = []
+    for char in _NOT_CODE.sub(lambda m: " " * len(m.group()), text[:offset]):
+        if char in "([":
+            stack.append(char)
+        elif char in ")]" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
 
 
 def _bad_character(exc, text: str, file: str, line: int, column: int) -> SpecError:
@@ -274,7 +290,7 @@ def _expected_hint(expected: list[str]) -> str:
 
 
 def _last_code_position(text: str) -> tuple[int, int]:
-    lines = text.splitlines()
+    lines = source_lines(text)
     for n in range(len(lines), 0, -1):
         code = lines[n - 1].split("#", 1)[0].rstrip()
         if code:

@@ -32,3 +32,9 @@ class Span:
 
 
 UNKNOWN = Span("<unknown>", 0, 0, 0, 0)
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of `text` as spans count them: broken at \\n only (a trailing \\r is dropped), so form
+    feeds, \\v, \\x85 and U+2028 stay inside their line (str.splitlines would break there)."""
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]

@@ -28,6 +28,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
+from recdsl.lang.limits import deep_recursion, too_deep
 from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
 
@@ -115,9 +116,13 @@ def dump_yaml(spec: ast.Spec) -> str:
     pairs = [(_word("model"), _word(spec.name))]
     if spec.doc:
         pairs.append((_word("doc"), _text(spec.doc)))
-    body = [(_word(st.name), _fit(_statement_node(st), 2, 4 + len(st.name))) for st in spec.statements]
-    pairs.append((_word("spec"), MappingNode(MAP, body, flow_style=False)))
-    return _serialize(MappingNode(MAP, pairs, flow_style=False))
+    with deep_recursion():
+        try:
+            body = [(_word(st.name), _fit(_statement_node(st), 2, 4 + len(st.name))) for st in spec.statements]
+            pairs.append((_word("spec"), MappingNode(MAP, body, flow_style=False)))
+            return _serialize(MappingNode(MAP, pairs, flow_style=False))
+        except RecursionError:
+            raise SpecErrors([too_deep(spec.span, "to write as YAML")]) from None
 
 
 def _check_unique_names(spec: ast.Spec) -> None:
@@ -230,26 +235,29 @@ def load_yaml(text: str, file: str = "<spec>") -> ast.Spec:
     """Read the YAML form. Raises SpecErrors (with spans into `text`) for any problem."""
     reader = _Reader(file)
     try:
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
-        spec = reader.spec(root)
+        with deep_recursion():
+            loader = _Loader(text)
+            try:
+                root = loader.get_single_node()
+            finally:
+                loader.dispose()
+            spec = reader.spec(root)
     except yaml.YAMLError as exc:
         reader.errors.append(_yaml_error(exc, file, text))
     except _Invalid as exc:
         reader.errors.append(exc.error)
     except RecursionError:
-        reader.errors = [SpecError(Span.point(file, 1, 1), "the YAML nests too deeply", "")]
+        reader.errors = [too_deep(Span.point(file, 1, 1), "to read")]
     if reader.errors:
         raise SpecErrors(reader.errors, {file: text})
     return spec
 
 
 def load_yaml_file(path: str | Path) -> ast.Spec:
+    from recdsl.lang.loader import read_spec_text
+
     path = Path(path)
-    return load_yaml(path.read_text(encoding="utf-8"), str(path))
+    return load_yaml(read_spec_text(path), str(path))
 
 
 def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:

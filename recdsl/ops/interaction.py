@@ -4,7 +4,7 @@ from __future__ import annotations
 from recdsl.ops.gating import poso_params
 from recdsl.ops.registry import (ACTIVATIONS, REQUIRED, Input, OpSpec, Param, TypeProblem, activation_params,
                                  dense_params, register)
-from recdsl.types import SeqType, StackType, VectorType
+from recdsl.types import SeqType, StackType, VectorType, shape_text
 
 _share = Param("share", "ref", None, doc="reuse the weights of another node of the same op")
 
@@ -110,6 +110,9 @@ register(OpSpec(
 
 def _dot_infer(ctx):
     f = ctx.inp("fields").count
+    if f < 2 and not ctx.arg("self_interaction"):
+        raise TypeProblem("dot needs at least two fields (one field has no pairs)",
+                          "pass a list of two or more fields, or self_interaction=true", at="fields")
     return VectorType(f * (f + 1) // 2 if ctx.arg("self_interaction") else _pairs(f))
 
 
@@ -199,11 +202,24 @@ register(OpSpec(
 ))
 
 
+def _input_names(ctx, types) -> list[str]:
+    """One name per variadic input: the member's name, or `[a, b]` for a list argument."""
+    members, names, at = ctx.members.get("x", []), [], 0
+    for t in types:
+        if at < len(members) and members[at][1] == t:
+            names.append(members[at][0])
+            at += 1
+        else:
+            count = len(getattr(t, "items", ())) or 1
+            names.append("[" + ", ".join(n for n, _ in members[at:at + count]) + "]")
+            at += count
+    return names
+
+
 def _elementwise_infer(ctx):
     types = ctx.inp("x")
     if len({t.shape for t in types}) > 1:
-        names = [n for n, _ in ctx.members.get("x", [])]
-        shapes = ", ".join(f"{n} {list(t.shape)}" for n, t in zip(names, types))
+        shapes = ", ".join(f"{n} {shape_text(t)}" for n, t in zip(_input_names(ctx, types), types))
         raise TypeProblem(f"{ctx.op.name} needs inputs of one shape, got {shapes}",
                           "project them to one width first (e.g. with mlp)", at="x")
     return types[0]

@@ -23,7 +23,7 @@ class RunConfig:
     patience: int = 2                 # early stopping: epochs without improvement of `monitor`
     monitor: str = "auc"              # auc | logloss | loss: on validation, first output
     seed: int = 2024
-    jit_compile: bool = True
+    jit_compile: str = "auto"         # auto (XLA on GPU and under JAX) | on | off
     precision: str = "float32"
     steps_per_execution: int = 1
     missing: str = "error"            # error | fill (see recdsl.data.source)
@@ -47,6 +47,8 @@ class RunConfig:
             bad("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.missing not in ("error", "fill"):
             bad("missing", f"{self.missing!r} is not one of error, fill")
+        if self.jit_compile not in ("auto", "on", "off"):
+            bad("jit_compile", f"{self.jit_compile!r} is not one of auto, on, off (or true/false)")
         if self.monitor not in ("auc", "logloss", "loss"):
             bad("monitor", f"{self.monitor!r} is not one of auc, logloss, loss")
         for key in ("batch_size", "epochs", "steps_per_execution", "eval_batch_size"):
@@ -81,6 +83,8 @@ def load_config(path=None, overrides: dict | None = None) -> RunConfig:
 
 def _typed(key: str, value, default):
     kind = type(default)
+    if key == "jit_compile" and isinstance(value, bool):
+        return "on" if value else "off"
     if kind is bool:
         if isinstance(value, bool):
             return value

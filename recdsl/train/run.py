@@ -217,8 +217,24 @@ def _build(spec, config: RunConfig, keras):
     strategy = _strategy(keras)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = emit(spec)
-        _compile(model, spec, config, keras, config.jit_compile)
+        _compile(model, spec, config, keras, use_xla(config.jit_compile, keras))
     return model
+
+
+def use_xla(setting: str, keras) -> bool:
+    """jit_compile: on/off as given; auto = on under JAX or with a GPU, off on CPU under TensorFlow
+    and torch (XLA on CPU compiled the DIN example for ~45 s and then ran its steps slower than
+    TensorFlow's own kernels; see docs/performance.md)."""
+    if setting in ("on", "off"):
+        return setting == "on"
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return True
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return False
 
 
 def _compile(model, spec, config: RunConfig, keras, jit: bool) -> None:
