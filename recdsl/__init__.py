@@ -46,3 +46,13 @@ def draw(path_or_spec, out: str | Path) -> Path:
     from recdsl.render import render as _render
 
     return _render(dependency_graph(path_or_spec), out)
+
+
+def load_model(path: str | Path, compile: bool = False):
+    """A saved recdsl model (`recdsl build`'s or a run's model.keras) as a keras.Model."""
+    import keras
+
+    from recdsl.layers import register_all
+
+    register_all()
+    return keras.saving.load_model(path, compile=compile)

@@ -86,8 +86,9 @@ class Schema:
 
 def schema_of(spec: CheckedSpec, columns: dict[str, str] | None = None,
               separators: dict[str, str] | None = None) -> Schema:
-    """The data schema of a checked spec. `columns` maps feature/output names to data columns
-    where they differ (the run config's `columns:`); `separators` overrides list separators."""
+    """The data schema of a checked spec. A feature reads the column named by the run config's
+    `columns:` mapping, else its `column=` argument, else its own name; `separators`
+    overrides list separators."""
     columns = dict(columns or {})
     separators = dict(separators or {})
     base = Path(spec.file).parent if spec.file else Path(".")
@@ -96,7 +97,7 @@ def schema_of(spec: CheckedSpec, columns: dict[str, str] | None = None,
     for node in spec.nodes:
         if node.kind != "feature":
             continue
-        col = columns.get(node.name, node.name)
+        col = columns.get(node.name, node.arg("column") or node.name)
         if node.op in ("id", "category"):
             table = tables.setdefault(node.name, _table(node.name, dict(node.args), base))
             out.append(Column(node.name, col, node.op, table=table))

@@ -10,8 +10,8 @@ A chunk is a dict of numpy arrays, one entry per model input plus bookkeeping:
 
 Rules (documented in the README's "Data" section):
 - a missing column, a list where a single value belongs (or the reverse), text in a numeric
-  column, a null inside a list, a non-finite number or a label out of range stop the run
-  with the file, column and row;
+  column, a null or empty value inside a list (CSV `a^^b`), a non-finite number or a label out
+  of range stop the run with the file, column and row;
 - null/NaN numeric values and null labels stop the run too, unless the run config says
   `missing: fill` (numeric -> the training mean, i.e. 0 after normalisation, or the OOV
   bucket; rows with a null label are dropped) -- every fill and drop is counted;
@@ -31,7 +31,7 @@ import numpy as np
 from recdsl.data.errors import DataError, FixLog
 from recdsl.data.schema import Column, Schema
 
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".gz": "csv"}
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv"}
 CHUNK_ROWS = 65_536
 
 
@@ -73,7 +73,10 @@ def resolve(paths) -> list[Path]:
 
 def _format(path: Path, strict: bool = True) -> str | None:
     suffixes = [s.lower() for s in path.suffixes[-2:]]
-    fmt = "csv" if suffixes[-1:] == [".gz"] and ".csv" in suffixes else FORMATS.get(suffixes[-1] if suffixes else "")
+    if suffixes[-1:] == [".gz"]:  # only .csv.gz / .tsv.gz: a gzipped CSV
+        fmt = "csv" if suffixes[:1] in ([".csv"], [".tsv"]) else None
+    else:
+        fmt = FORMATS.get(suffixes[-1] if suffixes else "")
     if fmt is None and strict:
         raise DataError(f"{path}: unknown data format {path.suffix!r}",
                         hint="recdsl reads .parquet and .csv (optionally .csv.gz) files")
@@ -108,7 +111,7 @@ def column_names(path: Path) -> list[str]:
 def _csv_parse(path: Path):
     import pyarrow.csv as pacsv
 
-    return pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    return pacsv.ParseOptions(delimiter="\t" if ".tsv" in [s.lower() for s in path.suffixes[-2:]] else ",")
 
 
 def _arrow_text(exc: Exception) -> str:
@@ -253,7 +256,7 @@ def _scalar_column(arr, where: _Where):
         absent = np.isnan(values)
         fractional = ~absent & ((values != np.round(values)) | ~np.isfinite(values))
         if fractional.any():
-            raise where.error(f"holds the number {values[fractional][0]!r}; a categorical column holds "
+            raise where.error(f"holds the number {float(values[fractional][0])!r}; a categorical column holds "
                               "integers or text", fractional, hint="declare it numeric(...) if it is a quantity")
         return np.where(absent, 0, values).astype("int64"), absent
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
@@ -288,6 +291,12 @@ def _list_column(arr, col: Column, where: _Where, fixes: FixLog):
                           hint="drop nulls from the lists before training")
     if pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type):
         values, pad = flat.to_numpy(zero_copy_only=False), ""
+        empty = values == ""
+        if empty.any():  # a CSV cell like "a^^b" or "a^b^": the CSV form of a null in a list
+            row = int(np.searchsorted(np.cumsum(lengths), int(np.flatnonzero(empty)[0]), side="right"))
+            raise where.error("a list holds an empty value", row=row + where.first_row,
+                              hint=f"drop empty values from the lists (in a CSV cell, a doubled or trailing "
+                                   f"{col.sep!r} makes one)")
     elif pa.types.is_integer(flat.type):
         values, pad = flat.cast(pa.int64()).to_numpy(zero_copy_only=False), 0
     elif pa.types.is_floating(flat.type):
@@ -295,7 +304,7 @@ def _list_column(arr, col: Column, where: _Where, fixes: FixLog):
         bad = (values != np.round(values)) | ~np.isfinite(values)
         if bad.any():
             row = int(np.searchsorted(np.cumsum(lengths), int(np.flatnonzero(bad)[0]), side="right"))
-            raise where.error(f"a list holds the number {values[bad][0]!r}; categorical lists hold integers "
+            raise where.error(f"a list holds the number {float(values[bad][0])!r}; categorical lists hold integers "
                               "or text", row=row + where.first_row)
         values, pad = values.astype("int64"), 0
     else:
@@ -331,17 +340,19 @@ def _floats(arr, where: _Where) -> np.ndarray:
     if _is_list(arr):
         raise where.error("holds lists, but the column takes one number per row")
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        arr = pc.if_else(pc.equal(pc.utf8_trim_whitespace(arr), ""), pa.scalar(None, pa.string()), arr)
+        # surrounding spaces are allowed (" 1.5"), as Python's float() allows them
+        arr = pc.utf8_trim_whitespace(arr)
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
         try:
             arr = pc.cast(arr, pa.float64())
         except pa.ArrowInvalid:
-            texts = arr.to_pylist()
-            for i, text in enumerate(texts):
+            # the first value Arrow's parser rejects (Python's float() accepts more, e.g. "1_000")
+            for i, text in enumerate(arr.to_pylist()):
                 if text is None:
                     continue
                 try:
-                    float(text)
-                except ValueError:
+                    pc.cast(pa.array([text]), pa.float64())
+                except pa.ArrowInvalid:
                     raise where.error(f"non-numeric text {text!r} in a numeric column", row=where.first_row + i,
                                       hint="clean the column, or declare the feature category(...)") from None
             raise

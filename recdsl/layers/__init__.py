@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["load_layer"]
+__all__ = ["load_layer", "register_all"]
+
+
+def register_all() -> None:
+    """Import every layer module, so Keras can deserialize saved models that use them."""
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
 
 
 def load_layer(path: str) -> type:

@@ -13,6 +13,7 @@ DEFAULT_DIM = 16
 
 _dim = Param("dim", "int", DEFAULT_DIM, low=1, doc="embedding width")
 _l2 = Param("l2", "float", 0.0, low=0.0, doc="mini-batch-aware L2 on the rows a batch uses")
+_column = Param("column", "str", None, doc="the data column to read, when it is not the feature's name")
 
 
 def _category_infer(ctx):
@@ -43,7 +44,7 @@ def vocab_size(args: dict, extra: dict) -> int:
 register(OpSpec(
     name="id", family="feature", label="hashed id",
     summary="A high-cardinality id hashed into `buckets` rows (strings or integers).",
-    inputs=(), params=(Param("buckets", "int", REQUIRED, low=1, doc="hash buckets"), _dim, _l2),
+    inputs=(), params=(Param("buckets", "int", REQUIRED, low=1, doc="hash buckets"), _dim, _l2, _column),
     infer=lambda ctx: FieldType(ctx.arg("dim")),
     count=lambda ctx, out: (ctx.arg("buckets") + RESERVED_ROWS) * ctx.arg("dim"),
     layer="recdsl.layers.embedding:FeatureEmbedding", key_args=("buckets", "dim"),
@@ -59,7 +60,7 @@ register(OpSpec(
         Param("vocab_file", "str", None, doc="a text file with one value per line (relative to the spec)"),
         Param("size", "int", None, low=1, doc="integer codes 0..size-1"),
         Param("max_tokens", "int", None, low=1, doc="learn the vocabulary from training data, at most this many"),
-        _dim, _l2,
+        _dim, _l2, _column,
     ),
     infer=_category_infer,
     count=lambda ctx, out: (vocab_size(ctx.args, ctx.extra) + RESERVED_ROWS) * ctx.arg("dim"),
@@ -99,6 +100,7 @@ register(OpSpec(
         Param("boundaries", "num_list", None, doc="bucket edges, strictly increasing"),
         Param("dim", "int", None, low=1, doc="embed as a field of this width"),
         Param("size", "int", 1, low=1, doc="values per row"),
+        _column,
     ),
     infer=_numeric_infer, count=_numeric_count,
     layer="recdsl.layers.embedding:NumericFeature", key_args=("normalize", "boundaries", "dim"),
@@ -133,6 +135,7 @@ for _name, _type, _label, _summary, _example in (
                   doc="a categorical feature to share a table with, or its own id(...)/category(...)"),
             Param("max_len", "int", REQUIRED, low=1, doc="longer lists keep their newest max_len values"),
             Param("sep", "str", "^", doc="separator of values in a CSV cell"),
+            _column,
         ),
         infer=(lambda kind: lambda ctx: kind(ctx.arg("max_len"), _table_field(ctx).dim))(_type),
         count=_table_count,

@@ -131,5 +131,10 @@ def _read_yaml(path: Path) -> dict:
     if isinstance(data.get("early_stopping"), dict):  # nested form: early_stopping: {patience:, monitor:}
         nested = data.pop("early_stopping")
         for key in nested:
+            if key not in ("patience", "monitor"):
+                from recdsl.lang.suggest import did_you_mean
+
+                raise ConfigError(f"{path}: `early_stopping` takes patience and monitor, not `{key}`",
+                                  hint=did_you_mean(key, ["patience", "monitor"]) or "")
             data[key] = nested[key]
     return data

@@ -14,7 +14,7 @@ A run folder holds everything needed to use the model again, without the spec:
 
 Several GPUs: under the TensorFlow backend the model is built in a
 tf.distribute.MirroredStrategy scope when more than one GPU is visible (one machine);
-several machines use MultiWorkerMirroredStrategy with TF_CONFIG (see README).
+with TF_CONFIG set (several machines) in a MultiWorkerMirroredStrategy scope.
 """
 from __future__ import annotations
 
@@ -53,17 +53,23 @@ class RunResult:
     fixes: list = field(default_factory=list)
 
 
-def prepare_run_dir(path, force: bool = False, resume: bool = False) -> Path:
+def check_run_dir(path, force: bool = False, resume: bool = False) -> None:
+    """Raise RunError where prepare_run_dir would, without touching anything."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise RunError(f"{path} exists and is not a folder")
+    if path.exists() and any(path.iterdir()) and not force and not (resume and (path / "backup").exists()):
+        raise RunError(f"run folder {str(path)!r} is not empty",
+                       hint="pass --force to replace it, --resume to continue an interrupted run, "
+                            "or choose another -o folder")
+
+
+def prepare_run_dir(path, force: bool = False, resume: bool = False) -> Path:
+    check_run_dir(path, force=force, resume=resume)
+    path = Path(path)
     if path.exists() and any(path.iterdir()):
         if resume and (path / "backup").exists():
             return path
-        if not force:
-            raise RunError(f"run folder {str(path)!r} is not empty",
-                           hint="pass --force to replace it, --resume to continue an interrupted run, "
-                                "or choose another -o folder")
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -82,12 +88,11 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
     config = (config or RunConfig()).validate()
     t_start = time.perf_counter()
     spec = recdsl.typecheck(spec_path)
-    run_dir = prepare_run_dir(out, force=force, resume=resume)
+    check_run_dir(out, force=force, resume=resume)
     schema = schema_of(spec, config.columns, config.separators)
 
     _say(log, f"fitting preprocessing on {', '.join(str(p) for p in source.resolve(train_paths))}")
     pre = Preprocessor.fit(source.read(train_paths, schema, FixLog("train"), missing=config.missing), schema)
-    pre.save(run_dir / "preprocessing.json")
     splits = {"train": Split("train", train_paths, pre, missing=config.missing)}
     if valid_paths:
         splits["valid"] = Split("valid", valid_paths, pre, missing=config.missing)
@@ -102,6 +107,8 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
         _say(log, f"train: ~{splits['train'].row_estimate():,} rows, streamed "
                   f"(over cache_mb={config.cache_mb})")
     t_data = time.perf_counter()
+    run_dir = prepare_run_dir(out, force=force, resume=resume)  # only now: bad data leaves nothing behind
+    pre.save(run_dir / "preprocessing.json")
 
     keras = _keras_setup(config)
     model = _build(spec, config, keras)
@@ -199,11 +206,14 @@ def _keras_setup(config: RunConfig):
 
 
 def _strategy(keras):
-    """MirroredStrategy when the TensorFlow backend sees several GPUs, else None."""
+    """TensorFlow backend: MultiWorkerMirroredStrategy when TF_CONFIG describes a cluster,
+    MirroredStrategy when one machine has several GPUs, else None."""
     if keras.backend.backend() != "tensorflow":
         return None
     import tensorflow as tf
 
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return None
@@ -405,11 +415,9 @@ def load_run(run_dir) -> LoadedRun:
         if not (run_dir / name).is_file():
             raise RunError(f"{run_dir} is not a finished run: {name} is missing",
                            hint="pass the -o folder of a `recdsl train` that completed")
-    import keras
+    import recdsl
 
-    import recdsl.layers  # noqa: F401  registers the custom layers
-
-    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    model = recdsl.load_model(run_dir / "model.keras")
     pre = Preprocessor.load(run_dir / "preprocessing.json")
     info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
     return LoadedRun(run_dir, model, pre, info)
@@ -419,6 +427,8 @@ def evaluate(run_dir, data_paths, *, missing: str | None = None, batch_size: int
     run = load_run(run_dir)
     missing = missing or run.info.get("config", {}).get("missing", "error")
     split = Split("eval", data_paths, run.pre, missing=missing).load()
+    if split.rows == 0:
+        raise DataError(f"no rows to evaluate in {', '.join(str(p) for p in split.paths)}")
     scores, labels = predict_split(run.model, split, batch_size)
     metrics = {lab.output: output_metrics(lab.loss, labels[lab.output], scores[lab.output])
                for lab in run.pre.schema.labels}
@@ -440,7 +450,7 @@ def predict(run_dir, data_paths, out_path, *, id_columns=(), missing: str | None
     raw = run.model.predict(split.inputs, batch_size=batch_size, verbose=0) if split.rows else {}
     if not isinstance(raw, dict):
         raw = {run.model.output_names[0]: raw}
-    columns = {name: pa.array(split.extras[name]) for name in ids}
+    columns = {name: pa.array(split.extras[name]) if split.rows else pa.array([], pa.string()) for name in ids}
     for lab in run.pre.schema.labels:
         values = np.asarray(raw[lab.output], dtype="float32").reshape(-1) if split.rows else np.zeros(0, "float32")
         columns[f"{lab.output}_score" if lab.output in columns else lab.output] = pa.array(values)
