@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     from recdsl.train.cli import add_commands
 
     COMMANDS.update(add_commands(sub))
+    from recdsl.export_cli import add_commands as add_export_commands
+    COMMANDS.update(add_export_commands(sub))
     return parser
 
 
@@ -215,5 +217,7 @@ def cmd_convert(args) -> int:
 COMMANDS = {"check": cmd_check, "render": cmd_render, "build": cmd_build, "graph": cmd_graph,
             "convert": cmd_convert}
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m recdsl.cli`: run the imported module, so its exception
+    from recdsl.cli import main as _main  # classes are the ones the sub-commands raise
+
+    sys.exit(_main())

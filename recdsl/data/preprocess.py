@@ -94,7 +94,7 @@ class Preprocessor:
         from recdsl.data.schema import schema_to_json
 
         return {"format": FORMAT_VERSION, "tables": self.tables, "numeric": self.numerics,
-                "schema": schema_to_json(self.schema), "inputs": self.serving_inputs()}
+                "schema": schema_to_json(self.schema)}
 
     def save(self, path) -> Path:
         path = Path(path)
@@ -114,10 +114,6 @@ class Preprocessor:
             raise DataError(f"{path}: preprocessing format {data.get('format')!r} is not supported "
                             f"(this recdsl writes {FORMAT_VERSION})")
         return cls(schema_from_json(data["schema"]), data["tables"], data["numeric"])
-
-    def serving_inputs(self) -> list[dict]:
-        """The raw inputs the preprocessing takes, one per feature (`recdsl export --show`)."""
-        return [_describe(c, self) for c in self.schema.columns]
 
     # --- transforming -----------------------------------------------------------------------
 
@@ -310,11 +306,3 @@ def _parse_ints(x: np.ndarray, chunk, col: Column, arrays: dict) -> np.ndarray:
                                 hint=f"{col.feature}'s table was learned from integer values; "
                                      "this file holds text in that column") from None
         raise
-
-
-def _describe(col: Column, pre: Preprocessor) -> dict:
-    """The serving input a raw column is fed as (printed by `recdsl export --show`)."""
-    if col.is_numeric:
-        return {"name": col.feature, "dtype": "float32", "shape": [None] if col.size == 1 else [None, col.size]}
-    return {"name": col.feature, "dtype": pre.raw_dtype(col),
-            "shape": [None, None] if col.is_list else [None], "ragged": col.is_list}
