@@ -6,7 +6,12 @@ Model inputs, one per feature, named after it (0 is always padding):
     numeric                float32 [B, n]   normalised value(s)
     multi, sequence        int32 [B, L]     rows, oldest first, padded with 0 at the end
 Outputs: a dict {output name: [B, 1] float32}.
-Layers carry the spec's names; a feature's own embedding layer is `NAME.embed` (the input is NAME).
+Layers carry the spec's names (`layer_name`): a node's layer is named after the node, a
+nested call's (checker name `OWNER.OP`) `OWNER-OP`; a feature's own embedding layer is
+`NAME-embed` (the input is NAME), its padding mask `NAME-mask`, and the layer joining an
+input slot's members `NODE-SLOT`. The separator is "-" because spec names cannot contain
+it (no clash with a node) and, unlike ".", the PyTorch backend accepts it: Keras names a
+layer's torch parameters by variable path (LAYER/VARIABLE), and torch rejects ".".
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from recdsl.typed import CheckedSpec, Node
 from recdsl.types import BagType, SeqType
 
 # Arguments that configure the spec, not the layer.
-NOT_LAYER_ARGS = {"share", "weight", "label", "sep", "of", "max_len", "normalize", "vocab", "vocab_file",
+NOT_LAYER_ARGS = {"share", "weight", "label", "sep", "column", "of", "max_len", "vocab", "vocab_file",
                   "size", "max_tokens", "buckets", "boundaries"}
 
 
@@ -84,7 +89,7 @@ class Emitter:
             rows = node.params // table["dim"]
             layer = FeatureEmbedding(rows, table["dim"], l2=table.get("l2", 0.0), name=feature_layer_name(node.name))
         self.layers[node.name] = layer
-        mask = PaddingMask(name=f"{node.name}.mask")(ids) if sequence else None
+        mask = PaddingMask(name=f"{node.name}-mask")(ids) if sequence else None
         self.values[node.name] = Value(layer(ids), mask)
 
     # --- pools, gates, blocks, outputs --------------------------------------------------
@@ -99,12 +104,12 @@ class Emitter:
             bindings = [b for b in node.inputs if b.role == slot.name]
             if not bindings:
                 continue
-            joined = [self._join(node, slot.accepts, b.members, f"{node.name}.{slot.name}{i or ''}")
+            joined = [self._join(node, slot.accepts, b.members, f"{layer_name(node.name)}-{slot.name}{i or ''}")
                       for i, b in enumerate(bindings)]
             slots[slot.name] = joined if slot.variadic else joined[0]
         gate = [b for b in node.inputs if b.role == "gate.by"]
         if gate:
-            slots["gate.by"] = self._join(node, "vector", gate[0].members, f"{node.name}.gate_by")
+            slots["gate.by"] = self._join(node, "vector", gate[0].members, f"{layer_name(node.name)}-gate_by")
         self.values[node.name] = self._call(node, layer, slots)
 
     def _layer(self, node: Node, cls):
@@ -116,7 +121,7 @@ class Emitter:
             kwargs["mode"] = node.op
         if "kind" in accepted:
             kwargs["kind"] = node.op
-        layer = cls(name=node.name, **kwargs)
+        layer = cls(name=layer_name(node.name), **kwargs)
         self.layers[node.name] = layer
         return layer
 
@@ -173,15 +178,22 @@ class Emitter:
         return out
 
 
+def layer_name(node: str) -> str:
+    """The Keras layer name of a pool, gate, block or output node: its spec name, with the "."
+    of a nested call's name (`deep.cross`) as "-" (`deep-cross`), which torch accepts."""
+    return node.replace(".", "-")
+
+
 def feature_layer_name(feature: str) -> str:
-    return f"{feature}.embed"
+    """The Keras layer name of a feature's own embedding (or numeric) layer."""
+    return f"{feature}-embed"
 
 
 def layer_params(model, node: Node) -> int:
     """Trainable parameters the built model holds for one node (0 where it shares another's)."""
     if node.share_kind is not None or node.kind == "group":
         return 0
-    name = feature_layer_name(node.name) if node.kind == "feature" else node.name
+    name = feature_layer_name(node.name) if node.kind == "feature" else layer_name(node.name)
     try:
         layer = model.get_layer(name)
     except ValueError:

@@ -55,12 +55,21 @@ class TargetAttention(ExplicitMask, keras.layers.Layer):
     def call(self, inputs, mask=None):
         query, keys = inputs[0], inputs[1]
         values = inputs[2] if len(inputs) > 2 else keys
+        weights = self.attention_weights([query, keys], mask)
         mask = valid_mask(mask, keys)
-        if self.transform:
-            keys = ops.matmul(keys, self.key_kernel) + self.key_bias
-        weights = masked_softmax(self._scores(query, keys), mask)
         weighted = ops.expand_dims(weights, -1) * zero_padded(values, mask)
         return ops.sum(weighted, axis=1) if self.output_mode == "pooled" else weighted
+
+    def attention_weights(self, inputs, mask=None):
+        """The softmax weight [B, L] of each position (0 at padding)."""
+        query, keys = inputs[0], inputs[1]
+        mask = valid_mask(mask, keys)
+        # Zero padded keys first, so whatever they hold (even inf or NaN) reaches neither
+        # the scores nor a gradient (0 * NaN would poison the key transform's).
+        keys = zero_padded(keys, mask)
+        if self.transform:
+            keys = ops.matmul(keys, self.key_kernel) + self.key_bias
+        return masked_softmax(self._scores(query, keys), mask)
 
     def _scores(self, query, keys):
         if self.score == "additive":

@@ -59,15 +59,25 @@ class DinAttention(ExplicitMask, keras.layers.Layer):
     def call(self, inputs, mask=None, training=None):
         query, keys = inputs
         mask = valid_mask(mask, keys)
-        logits = self._logits(query, keys, mask, training)
-        if self.normalize == "softmax":
-            weights = masked_softmax(logits, mask)
-        else:
-            weights = ops.where(mask, logits, ops.zeros_like(logits))
+        weights = self._weights(query, keys, mask, training)
         weighted = ops.expand_dims(weights, -1) * zero_padded(keys, mask)
         return ops.sum(weighted, axis=1) if self.output_mode == "pooled" else weighted
 
+    def attention_weights(self, inputs, mask=None):
+        """The weight [B, L] of each position (0 at padding), as `call` uses them (inference mode)."""
+        query, keys = inputs[0], inputs[1]
+        return self._weights(query, keys, valid_mask(mask, keys), False)
+
+    def _weights(self, query, keys, mask, training):
+        logits = self._logits(query, keys, mask, training)
+        if self.normalize == "softmax":
+            return masked_softmax(logits, mask)
+        return ops.where(mask, logits, ops.zeros_like(logits))
+
     def _logits(self, query, keys, mask, training):
+        # Zero padded keys first, so whatever they hold (even inf or NaN) reaches neither
+        # the logits nor a gradient (0 * NaN would poison the kernel's).
+        keys = zero_padded(keys, mask)
         d = keys.shape[-1]
         w = ops.cast(self.kernel, keys.dtype)
         wq, wk, wd, wp = w[:d], w[d:2 * d], w[2 * d:3 * d], w[3 * d:]

@@ -2,8 +2,9 @@
 
 A mask is a [B, L] tensor, bool or 0/1, True/1 at valid positions; None means every
 position is valid. Values at padded positions are arbitrary (the padding row of an
-embedding table) and never reach an output: the layers replace them with `where`
-rather than multiplying by the mask, and zero their weights after the softmax.
+embedding table, or anything else, even inf or NaN) and reach neither an output nor a
+gradient: the layers replace them with 0 by `where` on entry (multiplying by the mask
+would turn inf into NaN), and zero their weights after the softmax.
 """
 from __future__ import annotations
 

@@ -30,13 +30,15 @@ class MaskedPool(ExplicitMask, keras.layers.Layer):
     def call(self, inputs, mask=None):
         mask = valid_mask(mask, inputs)
         count = valid_count(mask, inputs.dtype)
+        # Padded positions hold 0 from here on, whatever was stored there (even inf or NaN).
+        x = zero_padded(inputs, mask)
         if self.mode == "max":
-            # Padded positions take the row's own minimum, which never exceeds a valid value.
-            floor = ops.min(inputs, axis=1, keepdims=True)
-            m = ops.expand_dims(mask, -1)
-            top = ops.max(ops.where(m, inputs, floor), axis=1)
+            # Padded positions take the row's minimum (over valid values and those zeros),
+            # which never exceeds a valid value.
+            floor = ops.min(x, axis=1, keepdims=True)
+            top = ops.max(ops.where(ops.expand_dims(mask, -1), x, floor), axis=1)
             return ops.where(count > 0, top, ops.zeros_like(top))
-        total = ops.sum(zero_padded(inputs, mask), axis=1)
+        total = ops.sum(x, axis=1)
         if self.mode == "sum":
             return total
         return total / ops.maximum(count, ops.ones_like(count))

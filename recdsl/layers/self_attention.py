@@ -39,6 +39,9 @@ class SelfAttention(ExplicitMask, keras.layers.Layer):
     def call(self, inputs, mask=None):
         x = inputs
         keys_ok = None if mask is None else valid_mask(mask, inputs)
+        if keys_ok is not None:
+            # Padded rows hold 0 from here on: a masked key gets weight 0, but 0 * inf = NaN.
+            x = zero_padded(x, keys_ok)
         for weights in self.projections:
             att = self._attend(x, weights, keys_ok)
             if self.residual:

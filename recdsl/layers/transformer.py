@@ -49,8 +49,9 @@ class TransformerEncoder(ExplicitMask, keras.layers.Layer):
             self.blocks.append(block)
 
     def call(self, inputs, mask=None, training=None):
-        x = inputs
-        valid = valid_mask(mask, x)
+        valid = valid_mask(mask, inputs)
+        # Padded rows hold 0 from here on: a masked key gets weight 0, but 0 * inf = NaN.
+        x = zero_padded(inputs, valid)
         pair = ops.logical_and(ops.expand_dims(valid, 1), ops.expand_dims(valid, 2))   # [B, Lq, Lk]
         for block in self.blocks:
             attended = block["attention"](x, x, attention_mask=pair, use_causal_mask=self.causal,

@@ -20,6 +20,8 @@ def attention_weights(model, spec, inputs: dict, rows: int, batch_size: int = 40
     """{pool: (weights [n, L], mask [n, L] bool, normalize)} on the first `rows` rows of `inputs`."""
     import keras
 
+    from recdsl.emit import layer_name
+
     pools = attention_pools(spec)
     if not pools or not inputs:
         return {}
@@ -27,7 +29,7 @@ def attention_weights(model, spec, inputs: dict, rows: int, batch_size: int = 40
     feed = {k: v[:n] for k, v in inputs.items()}
     out = {}
     for node in pools:
-        layer = model.get_layer(node.name)
+        layer = model.get_layer(layer_name(node.name))
         call = layer._inbound_nodes[0].arguments
         parts = list(call.args[0])
         mask = call.kwargs.get("mask")

@@ -139,5 +139,7 @@ def test_trains_end_to_end_and_predicts_under_xla(tmp_path):
     model(x)
     assert len(model.losses) == 2          # one penalty per call of the shared table
     eager = model.predict(x, verbose=0)
+    # XLA under TensorFlow / JAX; under PyTorch jit_compile=True is torch.compile, which costs
+    # minutes on a CPU runner, so the torch run checks the eager path twice (as "auto" would).
     model.compile("adam", "binary_crossentropy", jit_compile=keras.backend.backend() != "torch")
     assert_close(model.predict(x, verbose=0), eager)
