@@ -18,7 +18,7 @@ def softmax(logits, mask):
 def activation(layer, name, h):
     """Inference-mode activation `name` with the weights of activation layer `layer`."""
     if name == "dice":
-        norm = layer.norm
+        norm = layer  # Dice keeps its own moving mean and variance
         xhat = (h - weight(norm.moving_mean)) / np.sqrt(weight(norm.moving_variance) + norm.epsilon)
         p = 1 / (1 + np.exp(-xhat))
         return p * h + (1 - p) * weight(layer.alpha) * h

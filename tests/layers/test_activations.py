@@ -19,8 +19,7 @@ def test_dice_inference_matches_numpy(tmp_path):
     layer.build(x.shape)
     randomize(layer, 2)
     out = check_layer(layer, x, params=U, tmp_path=tmp_path)
-    norm = layer.norm
-    expected = dice_reference(x, weight(layer.alpha), weight(norm.moving_mean), weight(norm.moving_variance), 1e-8)
+    expected = dice_reference(x, weight(layer.alpha), weight(layer.moving_mean), weight(layer.moving_variance), 1e-8)
     assert_close(out, expected)
 
 
@@ -37,6 +36,23 @@ def test_dice_training_uses_masked_batch_moments():
     junk = np.where(mask[..., None], x, 1e3).astype("float32")
     out_junk = layer(junk, mask=mask, training=True)
     assert_close(to_numpy(out_junk)[mask], to_numpy(out)[mask])
+
+
+def test_dice_moving_moments_follow_the_valid_positions():
+    x = rng(9).normal(loc=2.0, scale=3.0, size=(B, L, U)).astype("float32")
+    mask = lengths_mask([5, 0, 2, 3, 1, 4], L)
+    layer = Dice(momentum=0.9)
+    layer.build(x.shape)
+    mean, var = np.zeros(U), np.ones(U)
+    valid = x[mask]
+    for _ in range(3):
+        layer(np.where(mask[..., None], x, np.nan).astype("float32"), mask=mask, training=True)
+        mean, var = 0.9 * mean + 0.1 * valid.mean(0), 0.9 * var + 0.1 * valid.var(0)
+    assert_close(weight(layer.moving_mean), mean, rtol=1e-5)
+    assert_close(weight(layer.moving_variance), var, rtol=1e-5)
+    # a batch with no valid position leaves them alone
+    layer(x, mask=np.zeros((B, L), bool), training=True)
+    assert_close(weight(layer.moving_mean), mean, rtol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(B, U), (B, L, U)])
