@@ -47,10 +47,10 @@ def run_recdsl(model: str, data: Path, seed: int, work: Path, epochs: int) -> di
 
 
 def run_deepctr(python: str, model: str, seed: int, data: Path, epochs: int) -> dict:
-    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", PEERS_WORK=str(data.parent))
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", PEERS_WORK=str(data.parent.parent))  # reads PEERS_WORK/data/ml100k_din
     script = SHARED / "peers" / "run_deepctr.py"
     out = subprocess.run([python, str(script), "--model", model, "--seed", str(seed), "--epochs", str(epochs),
-                          "--out", str(data.parent / "deepctr.jsonl")], env=env, capture_output=True, text=True)
+                          "--out", str(data.parent.parent / "deepctr.jsonl")], env=env, capture_output=True, text=True)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"DeepCTR {model} failed:\n{out.stderr[-2000:]}")
