@@ -46,27 +46,34 @@ class Dice(ExplicitMask, keras.layers.Layer):
             mean, var = self._moments(x, mask)
         else:
             mean, var = self.moving_mean, self.moving_variance
-        p = ops.sigmoid((x - mean) * ops.rsqrt(var + self.epsilon))
+        scale = ops.rsqrt(var + self.epsilon)
+        p = ops.sigmoid(x * scale - mean * scale)
         alpha = ops.cast(self.alpha, "float32")
         return ops.cast(x * (alpha + (1.0 - alpha) * p), inputs.dtype)
 
     def _moments(self, x, mask):
-        axes = tuple(range(len(x.shape) - 1))
+        """Per-unit mean and variance over the valid positions, as [n] x [n, u] products
+        (one pass each over x and x^2) rather than masked reductions."""
+        u = x.shape[-1]
+        flat = ops.reshape(x, (-1, u))
         if mask is None:
-            mean = ops.mean(x, axis=axes)
-            var = ops.mean(ops.square(x - mean), axis=axes)
+            mean = ops.mean(flat, axis=0)
+            second = ops.mean(ops.square(flat), axis=0)
             seen = True
         else:
-            valid = ops.expand_dims(ops.cast(mask, "bool"), -1)
-            count = ops.sum(ops.cast(valid, "float32"))
+            valid = ops.reshape(ops.cast(mask, "bool"), (-1, 1))
+            weights = ops.reshape(ops.cast(valid, "float32"), (1, -1))
+            flat = ops.where(valid, flat, 0.0)  # padding may hold anything, inf and NaN included
+            count = ops.sum(weights)
             n = ops.maximum(count, 1.0)
-            mean = ops.sum(ops.where(valid, x, 0.0), axis=axes) / n
-            var = ops.sum(ops.where(valid, ops.square(x - mean), 0.0), axis=axes) / n
+            mean = ops.reshape(ops.matmul(weights, flat), (u,)) / n
+            second = ops.reshape(ops.matmul(weights, ops.square(flat)), (u,)) / n
             seen = count > 0
+        var = ops.maximum(second - ops.square(mean), 0.0)
         keep = ops.cast(self.momentum, "float32")
-        self.moving_mean.assign(ops.where(seen, self.moving_mean * keep + mean * (1.0 - keep), self.moving_mean))
-        self.moving_variance.assign(ops.where(seen, self.moving_variance * keep + var * (1.0 - keep),
-                                              self.moving_variance))
+        old_mean, old_var = self.moving_mean.value, self.moving_variance.value  # tensors: jnp.where takes no Variable
+        self.moving_mean.assign(ops.where(seen, old_mean * keep + mean * (1.0 - keep), old_mean))
+        self.moving_variance.assign(ops.where(seen, old_var * keep + var * (1.0 - keep), old_var))
         return mean, var
 
     def compute_output_shape(self, input_shape):

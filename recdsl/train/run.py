@@ -258,7 +258,7 @@ def _compile(model, spec, config: RunConfig, keras, jit: bool) -> None:
     for lab in labels:
         if lab.loss == "binary":
             losses[lab.output] = keras.losses.BinaryCrossentropy()
-            metrics[lab.output] = [keras.metrics.AUC(name="auc", num_thresholds=1000),
+            metrics[lab.output] = [keras.metrics.AUC(name="auc"),
                                    keras.metrics.BinaryCrossentropy(name="logloss")]
         else:
             losses[lab.output] = keras.losses.MeanSquaredError()
