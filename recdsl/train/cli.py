@@ -49,7 +49,7 @@ def _run_flags(p) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--precision", help="float32, mixed_float16 or mixed_bfloat16")
     p.add_argument("--jit", dest="jit_compile", choices=("auto", "on", "off"),
-                   help="XLA compilation (auto: on where it is faster: GPU, JAX)")
+                   help="XLA compilation (auto: on where it is faster: GPU, JAX, CPU with small tables)")
     p.add_argument("--missing", choices=("error", "fill"), help="null/NaN values: stop (error) or fill and count")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

@@ -23,7 +23,7 @@ class RunConfig:
     patience: int = 2                 # early stopping: epochs without improvement of `monitor`
     monitor: str = "auc"              # auc | logloss | loss: on validation, first output
     seed: int = 2024
-    jit_compile: str = "auto"         # auto (XLA on GPU and under JAX) | on | off
+    jit_compile: str = "auto"         # auto (GPU, JAX; CPU when embedding tables are small) | on | off
     precision: str = "float32"
     steps_per_execution: int = 1
     missing: str = "error"            # error | fill (see recdsl.data.source)

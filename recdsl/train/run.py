@@ -227,24 +227,32 @@ def _build(spec, config: RunConfig, keras):
     strategy = _strategy(keras)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = emit(spec)
-        _compile(model, spec, config, keras, use_xla(config.jit_compile, keras))
+        _compile(model, spec, config, keras, use_xla(config.jit_compile, keras, spec))
     return model
 
 
-def use_xla(setting: str, keras) -> bool:
-    """jit_compile: on/off as given; auto = on under JAX or with a GPU, off on CPU under TensorFlow
-    and torch (XLA on CPU compiled the DIN example for ~45 s and then ran its steps slower than
-    TensorFlow's own kernels; see docs/performance.md)."""
+#: On CPU, XLA is used only when every embedding table is at most this many parameters: XLA
+#: turns the sparse gradient of a lookup into a dense update of the whole table, which costs
+#: more than the fusion saves once tables are large (bench/throughput.py, docs/performance.md).
+XLA_CPU_TABLE_LIMIT = 500_000
+
+
+def use_xla(setting: str, keras, spec=None) -> bool:
+    """jit_compile: on/off as given; auto = on under JAX or with a GPU; on CPU under TensorFlow
+    on when the spec's embedding tables are small (XLA_CPU_TABLE_LIMIT); off under torch."""
     if setting in ("on", "off"):
         return setting == "on"
     backend = keras.backend.backend()
     if backend == "jax":
         return True
-    if backend == "tensorflow":
-        import tensorflow as tf
+    if backend != "tensorflow":
+        return False
+    import tensorflow as tf
 
-        return bool(tf.config.list_physical_devices("GPU"))
-    return False
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    tables = [n.params for n in (spec.nodes if spec is not None else ()) if n.kind == "feature"]
+    return spec is not None and max(tables, default=0) <= XLA_CPU_TABLE_LIMIT
 
 
 def _compile(model, spec, config: RunConfig, keras, jit: bool) -> None:
