@@ -4,8 +4,6 @@ missing values), through the CLI (--show, refusing a non-empty output), and from
 `recdsl build` folder. One tiny trained run is shared by the module."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import subprocess
@@ -15,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from .cli_call import call
 
 pytest.importorskip("tensorflow")
 pytestmark = [pytest.mark.slow,  # trains a model (~5 s), exports, starts a fresh Python once
@@ -79,16 +79,6 @@ def feed_of(rows: dict) -> dict:
     return out
 
 
-def call(argv) -> tuple[int, str, str]:
-    from recdsl.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as stop:
-            code = stop.code
-    return code, out.getvalue(), err.getvalue()
 
 
 class Run:

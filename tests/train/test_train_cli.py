@@ -2,8 +2,6 @@
 and ~300 rows of Parquet with a planted signal. One trained run is shared by the module."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -16,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from recdsl.cli import main
 from recdsl.train.metrics import auc
+from ..cli_call import call
 
 pytest.importorskip("tensorflow")
 pytestmark = [pytest.mark.slow,  # trains a model (~5 s) and starts a fresh Python once
@@ -48,14 +46,6 @@ def click_log(n: int, seed: int) -> pa.Table:
     })
 
 
-def call(argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as stop:
-            code = stop.code
-    return code, out.getvalue(), err.getvalue()
 
 
 class Run:
