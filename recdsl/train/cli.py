@@ -81,6 +81,7 @@ def cmd_train(args) -> int:
             from recdsl.cli import UsageError
 
             raise UsageError("--valid/--test need --train")
+        _check_synthetic_fits(args.spec, config)
         return _demo(args.output or Path("runs") / "demo", config, args, specs=[args.spec])
     spec = recdsl.typecheck(args.spec)
     out = args.output or Path("runs") / spec.name
@@ -90,6 +91,22 @@ def cmd_train(args) -> int:
                    resume=args.resume, verbose=_verbose(args), log=_log(args))
     _summary(result)
     return 0
+
+
+def _check_synthetic_fits(spec_path, config) -> None:
+    """Without --train a spec trains on the synthetic click log, which has specs/din.rec's columns."""
+    import recdsl
+    from recdsl.cli import UsageError
+    from recdsl.data.schema import schema_of
+    from recdsl.data.synthetic import SCHEMA
+
+    schema = schema_of(recdsl.typecheck(spec_path), config.columns, config.separators)
+    missing = [c for c in schema.data_columns if c not in SCHEMA.names]
+    if missing:
+        raise UsageError(f"no --train data given, and the synthetic click log has no column "
+                         f"{', '.join(repr(c) for c in missing)} for {spec_path}\n"
+                         f"  hint: pass --train/--valid files, or write a spec over the synthetic columns "
+                         f"({', '.join(SCHEMA.names)}), as specs/din.rec does")
 
 
 def _summary(result) -> None:
