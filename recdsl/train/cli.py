@@ -161,7 +161,6 @@ def cmd_demo(args) -> int:
 def _demo(out: Path, config, args, specs, rows: int = DEMO_ROWS) -> int:
     """Write a synthetic click log, train each spec on it, and compare them."""
     from recdsl.data.synthetic import write_click_log
-    from recdsl.train.report import format_metrics_table
     from recdsl.train.run import prepare_run_dir, train
 
     log = _log(args)
@@ -199,5 +198,4 @@ def _demo(out: Path, config, args, specs, rows: int = DEMO_ROWS) -> int:
         verdict = "beats" if auc_a > auc_b else "does NOT beat"
         print(f"\n{a} {verdict} {b} by {auc_a - auc_b:+.4f} test AUC")
     print(f"demo folder: {out}  (README.md, one run folder per model)")
-    _ = format_metrics_table
     return 0

@@ -111,7 +111,7 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
     pre.save(run_dir / "preprocessing.json")
 
     keras = _keras_setup(config)
-    model = _build(spec, config, keras)
+    model = _build(spec, schema.labels, config, keras)
     t_build = time.perf_counter()
     spec_text = Path(spec_path).read_text(encoding="utf-8-sig")
     (run_dir / "spec.rec").write_text(spec_text, encoding="utf-8")
@@ -143,7 +143,8 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
     _say(log, f"training {spec.name}: {config.epochs} epoch(s), batch {config.batch_size}, "
               f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
               f"XLA {'on' if model.jit_compile else 'off'}")
-    history = _fit(model, keras, fit_args, config, callbacks, verbose, log)
+    history = _fit(model, lambda: _compile(model, schema.labels, config, keras, jit=False), fit_args, config,
+                   callbacks, verbose, log)
     t_train = time.perf_counter()
     shutil.rmtree(run_dir / "backup", ignore_errors=True)  # finished: nothing to resume
 
@@ -219,7 +220,7 @@ def _strategy(keras):
     return None
 
 
-def _build(spec, config: RunConfig, keras):
+def _build(spec, labels, config: RunConfig, keras):
     import contextlib
 
     from recdsl.emit import emit
@@ -227,7 +228,7 @@ def _build(spec, config: RunConfig, keras):
     strategy = _strategy(keras)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = emit(spec)
-        _compile(model, spec, config, keras, use_xla(config.jit_compile, keras, spec))
+        _compile(model, labels, config, keras, use_xla(config.jit_compile, keras, spec))
     return model
 
 
@@ -255,10 +256,7 @@ def use_xla(setting: str, keras, spec=None) -> bool:
     return spec is not None and max(tables, default=0) <= XLA_CPU_TABLE_LIMIT
 
 
-def _compile(model, spec, config: RunConfig, keras, jit: bool) -> None:
-    from recdsl.data.schema import schema_of
-
-    labels = schema_of(spec).labels
+def _compile(model, labels, config: RunConfig, keras, jit: bool) -> None:
     optimizer = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
                  "adagrad": keras.optimizers.Adagrad, "rmsprop": keras.optimizers.RMSprop,
                  "sgd": keras.optimizers.SGD}[config.optimizer](learning_rate=config.learning_rate)
@@ -276,7 +274,7 @@ def _compile(model, spec, config: RunConfig, keras, jit: bool) -> None:
                   jit_compile=jit, steps_per_execution=config.steps_per_execution)
 
 
-def _fit(model, keras, fit_args, config, callbacks, verbose, log) -> dict:
+def _fit(model, compile_without_xla, fit_args, config, callbacks, verbose, log) -> dict:
     try:
         hist = model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
     except Exception as exc:  # an op XLA cannot compile: say so and train without it
@@ -284,9 +282,7 @@ def _fit(model, keras, fit_args, config, callbacks, verbose, log) -> dict:
             raise
         _say(log, f"XLA could not compile this model ({str(exc).splitlines()[0][:200]}); "
                   "training without jit_compile")
-        model.compile(optimizer=model.optimizer, loss=model.loss, loss_weights=model.loss_weights,
-                      metrics=model._compile_metrics._user_metrics if hasattr(model, "_compile_metrics") else None,
-                      jit_compile=False, steps_per_execution=config.steps_per_execution)
+        compile_without_xla()
         hist = model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
     return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
@@ -400,8 +396,6 @@ def predict_split(model, split: Split, batch_size: int):
                 raw.setdefault(k, []).append(np.asarray(v))
         raw = {k: np.concatenate(v) for k, v in raw.items()}
         labels = {k: np.concatenate(v) for k, v in labels_parts.items()}
-    if not isinstance(raw, dict):
-        raw = {model.output_names[0]: raw}
     scores = {k: np.asarray(v, dtype="float64").reshape(-1) for k, v in raw.items()}
     truth = {k: np.asarray(v, dtype="float64").reshape(-1) for k, v in (labels or {}).items()}
     return scores, truth
@@ -456,8 +450,6 @@ def predict(run_dir, data_paths, out_path, *, id_columns=(), missing: str | None
     ids = list(id_columns) or list(run.info.get("config", {}).get("id_columns", []))
     split = Split("predict", data_paths, run.pre, missing=missing, labels=False, extra_columns=tuple(ids)).load()
     raw = run.model.predict(split.inputs, batch_size=batch_size, verbose=0) if split.rows else {}
-    if not isinstance(raw, dict):
-        raw = {run.model.output_names[0]: raw}
     columns = {name: pa.array(split.extras[name]) if split.rows else pa.array([], pa.string()) for name in ids}
     for lab in run.pre.schema.labels:
         values = np.asarray(raw[lab.output], dtype="float32").reshape(-1) if split.rows else np.zeros(0, "float32")
