@@ -131,6 +131,7 @@ def step_rate(spec, split, batch_size: int, steps: int, repeats: int, seed: int)
     """Training rows/s of train_on_batch on the cached arrays, and the settings used."""
     import keras
 
+    from recdsl.data.schema import schema_of
     from recdsl.emit import emit
     from recdsl.train.config import RunConfig
     from recdsl.train.run import _compile, use_xla
@@ -138,9 +139,9 @@ def step_rate(spec, split, batch_size: int, steps: int, repeats: int, seed: int)
     config = RunConfig(seed=seed, batch_size=batch_size)
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(config.precision)
-    jit = use_xla(config.jit_compile, keras)
+    jit = use_xla(config.jit_compile, keras, spec)
     model = emit(spec)
-    _compile(model, spec, config, keras, jit)
+    _compile(model, schema_of(spec).labels, config, keras, jit)
     n_batches = max(1, min(steps, split.rows // batch_size))
     if split.rows < batch_size:
         raise SystemExit(f"{split.rows} training rows are fewer than one batch of {batch_size}")

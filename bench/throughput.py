@@ -206,14 +206,13 @@ def to_tensors(batch: dict) -> dict:
 def compile_like_recdsl(model, spec, jit: bool, loss_only: bool) -> None:
     import keras
 
+    from recdsl.data.schema import schema_of
     from recdsl.train.config import RunConfig
     from recdsl.train.run import _compile
 
     if not loss_only:
-        _compile(model, spec, RunConfig(), keras, jit)
+        _compile(model, schema_of(spec).labels, RunConfig(), keras, jit)
         return
-    from recdsl.data.schema import schema_of
-
     losses = {lab.output: (keras.losses.BinaryCrossentropy() if lab.loss == "binary"
                            else keras.losses.MeanSquaredError()) for lab in schema_of(spec).labels}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=RunConfig().learning_rate), loss=losses,

@@ -123,3 +123,35 @@ def randomize(layer, seed: int, scale: float = 0.5):
     layer.set_weights([(r.normal(size=w.shape) * scale).astype("float32") if w.trainable
                        else np.abs(r.normal(size=w.shape)).astype("float32") + 0.5
                        for w in layer.weights])
+
+
+def gradients(layer, inputs, cotangent, **call_kwargs):
+    """d sum(cotangent * layer(inputs)) / d (inputs, *trainable weights), as float64 arrays,
+    with the running back end's own autodiff (the layer's custom gradients included)."""
+    backend = keras.backend.backend()
+    weights = layer.trainable_weights
+    if backend == "tensorflow":
+        import tensorflow as tf
+        x = tf.constant(inputs)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(cotangent * layer(x, **call_kwargs))
+        grads = tape.gradient(loss, [x] + [w.value for w in weights])
+    elif backend == "torch":
+        import torch
+        x = torch.tensor(inputs, requires_grad=True)
+        loss = torch.sum(torch.tensor(cotangent) * layer(x, **call_kwargs))
+        grads = torch.autograd.grad(loss, [x] + [w.value for w in weights])
+    elif backend == "jax":
+        import jax
+        non_trainable = [w.value for w in layer.non_trainable_weights]
+
+        def loss(x, trainable):
+            out, _ = layer.stateless_call(trainable, non_trainable, x, **call_kwargs)
+            return (cotangent * out).sum()
+
+        gx, gw = jax.grad(loss, argnums=(0, 1))(inputs, [w.value for w in weights])
+        grads = [gx] + list(gw)
+    else:
+        raise NotImplementedError(f"no gradient helper for the {backend} back end")
+    return [np.asarray(ops.convert_to_numpy(g), "float64") for g in grads]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from recdsl.layers.activations import Dice, PReLU, activation_layer
-from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize, rng, to_numpy,
-                                      trainable_count, weight)
+from .layer_check import (assert_close, check_layer, check_mixed, gradients, lengths_mask, randomize, rng,
+                          to_numpy, trainable_count, weight)
 
 B, L, U = 6, 5, 4
 
@@ -53,6 +53,42 @@ def test_dice_moving_moments_follow_the_valid_positions():
     # a batch with no valid position leaves them alone
     layer(x, mask=np.zeros((B, L), bool), training=True)
     assert_close(weight(layer.moving_mean), mean, rtol=1e-5)
+
+
+def _dice_training_loss(x, alpha, cot, mask, eps=1e-8):
+    """numpy float64: sum(cot * dice(x)) over the valid positions, with their batch moments."""
+    valid = x[mask]
+    return float(np.sum(cot[mask] * dice_reference(valid, alpha, valid.mean(0), valid.var(0), eps)))
+
+
+def _central_difference(f, x, h=1e-5):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_dice_training_gradient_matches_finite_differences(masked):
+    """The hand-written backward of the training path, moments' share included, against
+    central differences of the numpy formula."""
+    x = rng(11).normal(loc=0.5, scale=1.5, size=(3, 4, U))
+    mask = lengths_mask([4, 1, 3], 4) if masked else np.ones((3, 4), bool)
+    cot = rng(12).normal(size=x.shape)
+    layer = Dice()
+    layer.build(x.shape)
+    randomize(layer, 13)
+    alpha = weight(layer.alpha)
+    kwargs = {"mask": mask} if masked else {}
+    gx, galpha = gradients(layer, x.astype("float32"), cot.astype("float32"), training=True, **kwargs)
+    want_x = _central_difference(lambda v: _dice_training_loss(v, alpha, cot, mask), x)
+    want_alpha = _central_difference(lambda a: _dice_training_loss(x, a, cot, mask), alpha)
+    assert np.all(gx[~mask] == 0.0)
+    assert_close(gx, want_x, rtol=2e-4)
+    assert_close(galpha, want_alpha, rtol=2e-4)
 
 
 @pytest.mark.parametrize("shape", [(B, U), (B, L, U)])
