@@ -22,6 +22,8 @@ Paths timed on the training file (wall time, rows/s = training rows / seconds):
   cache: feed          the cached arrays batched by Keras' own array adapter with shuffling
                        (what model.fit(x=arrays) iterates; tf.data under TensorFlow), to the
                        end: the cached path's per-epoch input cost
+  cache: bucketed      Split.bucketed_dataset (run setting length_buckets, --length-buckets):
+                       rows sorted by history length into batches, sequences cut per batch
   (every-epoch paths are iterated twice, as two epochs of fit; the table shows the second
   pass and, apart, what the first pass took more: building and tracing the pipeline, and in
   the process's first pipeline TensorFlow's own start)
@@ -202,6 +204,14 @@ def measure(name: str, spec_path: Path, train: Path, args) -> list[dict]:
     row(f"cache: feed the arrays, Keras' array adapter ({feed['what']}, shuffled) to the end (every epoch)",
         fed, seconds, False, max(first - seconds, 0.0))
 
+    from recdsl.data.pipeline import bucketed_inputs
+
+    if bucketed_inputs(schema, args.length_buckets):
+        bucketed, first, seconds = passes(lambda: split.bucketed_dataset(args.batch_size, args.length_buckets,
+                                                                         args.seed))
+        row(f"cache: Split.bucketed_dataset({args.batch_size}, length_buckets={args.length_buckets}) to the end "
+            "(every epoch)", bucketed, seconds, False, max(first - seconds, 0.0))
+
     try:
         rate, settings = step_rate(spec, split, args.batch_size, args.steps, args.repeats, args.seed)
     except Exception as exc:  # a model that cannot train here: say so, keep the input rows
@@ -247,6 +257,9 @@ def parse_args(argv=None):
     ap.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
     ap.add_argument("--shuffle-buffer", type=int, default=defaults.shuffle_buffer,
                     help="streamed path's shuffle buffer, as `recdsl train` (default: %(default)s)")
+    ap.add_argument("--length-buckets", type=int, default=10,
+                    help="also time Split.bucketed_dataset with this step, for specs with long sequences "
+                         "(0: not; default: %(default)s)")
     ap.add_argument("--steps", type=int, default=10, help="timed training steps per repeat (default: %(default)s)")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats of the steps; median (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=2024, help="data and model seed (default: %(default)s)")

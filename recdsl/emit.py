@@ -54,7 +54,24 @@ class Emitter:
             elif node.kind != "group":
                 self._node(node)
         outputs = {n.name: self.values[n.name].tensor for n in self.spec.outputs}
-        return keras.Model(inputs=self.inputs, outputs=outputs, name=self.spec.name)
+        model = keras.Model(inputs=self.inputs, outputs=outputs, name=self.spec.name)
+        model.input_spec = self._input_spec()
+        return model
+
+    def _input_spec(self):
+        """The model's input checks, with any length allowed for multi and sequence inputs.
+
+        Their Inputs are declared [B, max_len] (what serving and users feed), but training
+        with length buckets feeds batches cut to their longest used length: every layer
+        masks padding, so a row scores the same at any padded length. Keras checks inputs
+        against their declared shapes, so the length axis is relaxed here (in the emitted
+        model; a reloaded model.keras checks the declared shapes again)."""
+        from keras.layers import InputSpec
+
+        sequences = {n.name for n in self.spec.nodes if n.kind == "feature" and n.op in ("multi", "sequence")}
+        return [InputSpec(shape=(None, None) if name in sequences else (None,) + tuple(self.inputs[name].shape[1:]),
+                          allow_last_axis_squeeze=True, name=name)
+                for name in sorted(self.inputs)]
 
     # --- features -------------------------------------------------------------------------
 

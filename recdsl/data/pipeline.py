@@ -8,6 +8,16 @@ MovieLens is ~500 bytes, so millions of rows fit): Keras then feeds batches by i
 with its own tf.data adapter, which never waits on parsing. When the estimated size is
 over `cache_mb`, `Split.dataset` builds a streaming tf.data pipeline instead:
 generator of raw chunks -> parallel map(preprocess) -> unbatch -> shuffle buffer -> batch -> prefetch.
+
+Length buckets (run setting `length_buckets: N`): most of a behaviour-sequence batch can be
+padding (27% of MovieLens' history positions), and a sequence layer's cost grows with the
+padded length. With N > 0 each training batch holds rows of similar used length and its
+sequences are cut to the batch's longest, rounded up to a multiple of N (so at most
+max_len / N shapes are compiled). Only padding is cut: every layer masks padded
+positions, so a row's output is the same at any padded length; what changes is which
+rows share a batch (in-memory data: the epoch's shuffled rows sorted by length, cut
+into batches, batches in random order; streamed data: `tf.data.Dataset.group_by_window`
+on the shuffle buffer's output).
 """
 from __future__ import annotations
 
@@ -85,8 +95,10 @@ class Split:
                 rows += max(1, path.stat().st_size // 100)
         return rows
 
-    def dataset(self, batch_size: int, shuffle_buffer: int = 100_000, seed: int | None = None, repeat=False):
-        """A streaming tf.data pipeline of (inputs, labels) batches; fixes are counted as it runs."""
+    def dataset(self, batch_size: int, shuffle_buffer: int = 100_000, seed: int | None = None, repeat=False,
+                length_buckets: int = 0):
+        """A streaming tf.data pipeline of (inputs, labels) batches; fixes are counted as it runs.
+        length_buckets > 0 groups rows by sequence length (see the module docstring)."""
         import tensorflow as tf
 
         schema = self.pre.schema
@@ -123,4 +135,83 @@ class Split:
             ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         if repeat:
             ds = ds.repeat()
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        names = bucketed_inputs(schema, length_buckets)
+        if not names:
+            return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+        def key(inputs, *labels):
+            return tf.cast(tf.maximum(_row_lengths(inputs, names) - 1, 0) // length_buckets, tf.int64)
+
+        def cut(inputs, *labels):
+            inputs = cut_to_used_length(inputs, names, length_buckets)
+            return (inputs, *labels) if labels else inputs
+
+        ds = ds.group_by_window(key, lambda _, rows: rows.batch(batch_size), window_size=batch_size)
+        return ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def bucketed_dataset(self, batch_size: int, length_buckets: int, seed: int | None = None):
+        """tf.data batches of the cached inputs and labels grouped by sequence length: each
+        epoch the rows are shuffled, sorted by used length (stably, so equal lengths stay
+        shuffled), cut into batches of `batch_size` and the batches are shuffled; each
+        batch's sequences are cut with `cut_to_used_length`. Every row once per epoch."""
+        import tensorflow as tf
+
+        names = bucketed_inputs(self.pre.schema, length_buckets)
+        lengths = np.max([used_lengths(self.inputs[n]) for n in names], axis=0) if names else np.zeros(self.rows)
+        rng = np.random.default_rng(seed)
+
+        def batches():
+            order = rng.permutation(self.rows)
+            order = order[np.argsort(lengths[order], kind="stable")]
+            starts = np.arange(0, self.rows, batch_size)
+            for start in rng.permutation(starts):
+                yield order[start:start + batch_size]
+
+        inputs = {k: tf.constant(v) for k, v in self.inputs.items()}
+        targets = {k: tf.constant(v) for k, v in self.targets.items()}
+
+        def gather(rows):
+            x = {k: tf.gather(v, rows) for k, v in inputs.items()}
+            return cut_to_used_length(x, names, length_buckets), {k: tf.gather(v, rows) for k, v in targets.items()}
+
+        ds = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
+        return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def bucketed_inputs(schema, length_buckets: int) -> list[str]:
+    """The list inputs `length_buckets` cuts: those longer than one bucket (none when 0)."""
+    if not length_buckets:
+        return []
+    return [c.feature for c in schema.columns if c.is_list and c.max_len > length_buckets]
+
+
+def used_lengths(ids: np.ndarray) -> np.ndarray:
+    """Per row of an [n, L] index array padded with 0 at the end: the last non-padding position + 1."""
+    used = ids != 0
+    return np.where(used.any(axis=1), ids.shape[1] - np.argmax(used[:, ::-1], axis=1), 0)
+
+
+def _row_lengths(inputs, names):
+    """tf: the longest used length over `names`, per row ([n]) or of one row ([])."""
+    import tensorflow as tf
+
+    found = []
+    for name in names:
+        ids = inputs[name]
+        positions = tf.range(1, tf.shape(ids)[-1] + 1)
+        found.append(tf.reduce_max(tf.where(ids != 0, positions, 0), axis=-1))
+    return tf.reduce_max(tf.stack(found), axis=0)
+
+
+def cut_to_used_length(inputs: dict, names, step: int) -> dict:
+    """tf: a batch with the [B, max_len] inputs `names` cut to the batch's longest used length,
+    rounded up to a multiple of `step` (at least `step`, at most each input's max_len).
+    Only padding is removed."""
+    import tensorflow as tf
+
+    longest = tf.reduce_max(_row_lengths(inputs, names))
+    width = tf.maximum((longest + step - 1) // step, 1) * step
+    out = dict(inputs)
+    for name in names:
+        out[name] = inputs[name][:, :tf.minimum(width, tf.shape(inputs[name])[1])]
+    return out

@@ -59,10 +59,10 @@ class SelfAttention(ExplicitMask, keras.layers.Layer):
         else:
             probs = masked_softmax(scores, keys_ok[:, None, None, :])
         out = ops.transpose(ops.matmul(probs, v), (0, 2, 1, 3))                      # [B, N, H, dh]
-        return ops.reshape(out, (-1, x.shape[1], self.heads * self.dh))
+        return ops.reshape(out, (-1, ops.shape(x)[1], self.heads * self.dh))
 
     def _split(self, t):
-        return ops.transpose(ops.reshape(t, (-1, t.shape[1], self.heads, self.dh)), (0, 2, 1, 3))
+        return ops.transpose(ops.reshape(t, (-1, ops.shape(t)[1], self.heads, self.dh)), (0, 2, 1, 3))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.heads * (self.head_dim or input_shape[-1]),)

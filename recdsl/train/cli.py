@@ -51,6 +51,8 @@ def _run_flags(p) -> None:
     p.add_argument("--jit", dest="jit_compile", choices=("auto", "on", "off"),
                    help="XLA compilation (auto: on where it is faster: GPU, JAX, CPU with small tables)")
     p.add_argument("--missing", choices=("error", "fill"), help="null/NaN values: stop (error) or fill and count")
+    p.add_argument("--length-buckets", type=int, metavar="N",
+                   help="batch rows of similar sequence length; cut sequences to a multiple of N (0: off)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -58,7 +60,7 @@ def _config(args):
     from recdsl.train.config import load_config
 
     overrides = {k: getattr(args, k, None) for k in ("epochs", "batch_size", "learning_rate", "optimizer", "seed",
-                                                     "precision", "jit_compile", "missing")}
+                                                     "precision", "jit_compile", "missing", "length_buckets")}
     return load_config(args.config, overrides)
 
 

@@ -29,6 +29,7 @@ class RunConfig:
     missing: str = "error"            # error | fill (see recdsl.data.source)
     cache_mb: int = 4096              # preprocessed data up to this size is kept in memory
     shuffle_buffer: int = 100_000     # streamed data only
+    length_buckets: int = 0           # N > 0: batch rows of similar sequence length, cut to a multiple of N
     eval_batch_size: int = 8192
     columns: dict = field(default_factory=dict)     # feature/output name -> data column
     separators: dict = field(default_factory=dict)  # list feature -> CSV separator
@@ -54,7 +55,7 @@ class RunConfig:
         for key in ("batch_size", "epochs", "steps_per_execution", "eval_batch_size"):
             if getattr(self, key) < 1:
                 bad(key, f"must be at least 1, got {getattr(self, key)}")
-        for key in ("patience", "cache_mb", "shuffle_buffer"):
+        for key in ("patience", "cache_mb", "shuffle_buffer", "length_buckets"):
             if getattr(self, key) < 0:
                 bad(key, f"must not be negative, got {getattr(self, key)}")
         if not self.learning_rate > 0:

@@ -30,7 +30,7 @@ import numpy as np
 
 from recdsl.data import source
 from recdsl.data.errors import DataError, FixLog
-from recdsl.data.pipeline import Split
+from recdsl.data.pipeline import Split, bucketed_inputs
 from recdsl.data.preprocess import Preprocessor
 from recdsl.data.schema import schema_of
 from recdsl.train.config import RunConfig
@@ -137,7 +137,10 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
                                                      profile_batch=0))
     train_split = splits["train"]
     if streamed:
-        fit_args = dict(x=train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed))
+        fit_args = dict(x=train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
+                                              length_buckets=config.length_buckets))
+    elif bucketed_inputs(schema, config.length_buckets):
+        fit_args = dict(x=train_split.bucketed_dataset(config.batch_size, config.length_buckets, config.seed))
     else:
         fit_args = dict(x=train_split.inputs, y=train_split.targets, batch_size=config.batch_size, shuffle=True)
     _say(log, f"training {spec.name}: {config.epochs} epoch(s), batch {config.batch_size}, "
@@ -194,7 +197,7 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
 
 def _settings(config: RunConfig) -> dict:
     keys = ("optimizer", "learning_rate", "batch_size", "epochs", "patience", "monitor", "seed", "jit_compile",
-            "precision", "missing")
+            "precision", "missing", "length_buckets")
     return {k: getattr(config, k) for k in keys}
 
 

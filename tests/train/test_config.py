@@ -12,7 +12,7 @@ from recdsl.train.config import ConfigError, RunConfig, load_config
 DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 1024, "epochs": 5, "patience": 2,
             "monitor": "auc", "seed": 2024, "jit_compile": "auto", "precision": "float32",
             "steps_per_execution": 1, "missing": "error", "cache_mb": 4096, "shuffle_buffer": 100_000,
-            "eval_batch_size": 8192, "columns": {}, "separators": {}, "id_columns": []}
+            "length_buckets": 0, "eval_batch_size": 8192, "columns": {}, "separators": {}, "id_columns": []}
 
 
 def yaml_file(tmp_path, text: str, name: str = "run.yaml"):
@@ -128,6 +128,7 @@ def test_wrong_types(tmp_path, text, message):
     ({"batch_size": 0}, "run setting `batch_size`: must be at least 1, got 0"),
     ({"epochs": -1}, "run setting `epochs`: must be at least 1, got -1"),
     ({"patience": -1}, "run setting `patience`: must not be negative, got -1"),
+    ({"length_buckets": -10}, "run setting `length_buckets`: must not be negative, got -10"),
     ({"learning_rate": 0.0}, "run setting `learning_rate`: must be positive, got 0.0"),
     ({"learning_rate": float("nan")}, "run setting `learning_rate`: must be positive, got nan"),
 ])
