@@ -175,6 +175,7 @@ class Split:
             return cut_to_used_length(x, names, length_buckets), {k: tf.gather(v, rows) for k, v in targets.items()}
 
         ds = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-self.rows // batch_size)))  # progress bar total
         return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 

@@ -136,11 +136,12 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False,
                                                      profile_batch=0))
     train_split = splits["train"]
-    if streamed:
+    if streamed:  # tf.data pipelines shuffle themselves
         fit_args = dict(x=train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
-                                              length_buckets=config.length_buckets))
+                                              length_buckets=config.length_buckets), shuffle=False)
     elif bucketed_inputs(schema, config.length_buckets):
-        fit_args = dict(x=train_split.bucketed_dataset(config.batch_size, config.length_buckets, config.seed))
+        fit_args = dict(x=train_split.bucketed_dataset(config.batch_size, config.length_buckets, config.seed),
+                        shuffle=False)
     else:
         fit_args = dict(x=train_split.inputs, y=train_split.targets, batch_size=config.batch_size, shuffle=True)
     _say(log, f"training {spec.name}: {config.epochs} epoch(s), batch {config.batch_size}, "
@@ -278,15 +279,23 @@ def _compile(model, labels, config: RunConfig, keras, jit: bool) -> None:
 
 
 def _fit(model, compile_without_xla, fit_args, config, callbacks, verbose, log) -> dict:
+    import warnings
+
+    def fit():
+        with warnings.catch_warnings():
+            # a streamed epoch ends when its data does, which Keras reports as a problem
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            return model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+
     try:
-        hist = model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+        hist = fit()
     except Exception as exc:  # an op XLA cannot compile: say so and train without it
         if not model.jit_compile or not _is_xla_error(exc):
             raise
         _say(log, f"XLA could not compile this model ({str(exc).splitlines()[0][:200]}); "
                   "training without jit_compile")
         compile_without_xla()
-        hist = model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+        hist = fit()
     return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
