@@ -6,6 +6,10 @@ from keras import ops
 
 PADDING_ROW = 0
 OOV_ROW = 1
+#: Tables with at most this many rows compute the L2 penalty over their rows (O(rows * dim) per
+#: call, a dense gradient on the table: cheaper than per-position work for the small tables of a
+#: long sequence); larger tables per looked-up position (only the used rows get a gradient).
+ROW_PENALTY_LIMIT = 65_536
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
@@ -20,10 +24,11 @@ class FeatureEmbedding(keras.layers.Layer):
         l2 * sum_{j in batch, j != 0} ||E_j||^2 / n_j
 
     over the distinct rows j the batch uses, n_j being the non-trainable
-    `row_frequency` (ones unless a trainer sets global frequencies). It is computed
-    per looked-up position as ||E_j||^2 / (n_j * c_j), c_j the count of j in the
-    batch, so only the used rows get a gradient. Frequencies must be positive. Zhou et al., "Deep Interest Network
-    for Click-Through Rate Prediction", KDD 2018, eq. 4.
+    `row_frequency` (ones unless a trainer sets global frequencies). Tables of up to
+    ROW_PENALTY_LIMIT rows sum it over their rows with a used-row indicator; larger ones
+    compute it per looked-up position as ||E_j||^2 / (n_j * c_j), c_j the count of j in
+    the batch, so only the used rows get a gradient. Frequencies must be positive. Zhou et
+    al., "Deep Interest Network for Click-Through Rate Prediction", KDD 2018, eq. 4.
     """
 
     def __init__(self, rows, dim, l2=0.0, **kwargs):
@@ -49,6 +54,11 @@ class FeatureEmbedding(keras.layers.Layer):
         # segment_sum with a static num_segments stays jittable on JAX, where bincount is not.
         ones = ops.ones_like(flat, dtype="float32")
         in_batch = ops.segment_sum(ones, flat, num_segments=self.rows)
+        if self.rows <= ROW_PENALTY_LIMIT:
+            used = ops.logical_and(in_batch > 0, ops.arange(self.rows) != PADDING_ROW)
+            norms = ops.sum(ops.square(ops.cast(self.embeddings, "float32")), axis=-1)
+            freq = ops.cast(self.row_frequency, "float32")
+            return self.l2 * ops.sum(ops.where(used, norms / freq, 0.0))
         share = ops.take(in_batch, flat) * ops.take(ops.cast(self.row_frequency, "float32"), flat)
         norms = ops.sum(ops.square(ops.cast(ops.reshape(vectors, (-1, self.dim)), "float32")), axis=-1)
         used = ops.cast(ops.not_equal(flat, PADDING_ROW), "float32")

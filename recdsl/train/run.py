@@ -144,9 +144,11 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
                         shuffle=False)
     else:
         fit_args = dict(x=train_split.inputs, y=train_split.targets, batch_size=config.batch_size, shuffle=True)
+    cut = bucketed_inputs(schema, config.length_buckets)
     _say(log, f"training {spec.name}: {config.epochs} epoch(s), batch {config.batch_size}, "
               f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
-              f"XLA {'on' if model.jit_compile else 'off'}")
+              f"XLA {'on' if model.jit_compile else 'off'}"
+              + (f", length buckets of {config.length_buckets} ({', '.join(cut)})" if cut else ""))
     history = _fit(model, lambda: _compile(model, schema.labels, config, keras, jit=False), fit_args, config,
                    callbacks, verbose, log)
     t_train = time.perf_counter()

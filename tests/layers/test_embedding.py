@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from recdsl.layers import embedding as embedding_module
 from recdsl.layers.embedding import FeatureEmbedding, NumericFeature
 from recdsl.types import FieldType
 from .layer_check import (assert_close, check_layer, check_mixed, randomize, registry_count, rng,
@@ -36,8 +37,16 @@ def reference_penalty(table, freq, idx, l2):
     return l2 * sum(np.sum(table[j] ** 2) / freq[j] for j in used)
 
 
+@pytest.fixture(params=["per row", "per position"])
+def penalty_path(request, monkeypatch):
+    """Both ways FeatureEmbedding computes its penalty (small tables over rows, large per position)."""
+    if request.param == "per position":
+        monkeypatch.setattr(embedding_module, "ROW_PENALTY_LIMIT", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("shape", [(B,), (B, L)])
-def test_mini_batch_aware_l2(shape):
+def test_mini_batch_aware_l2(shape, penalty_path):
     rows, dim, l2 = 9, 4, 0.3
     layer = FeatureEmbedding(rows, dim, l2=l2)
     idx = rng(3).integers(0, 4, size=shape).astype("int32")    # repeats and padding rows
@@ -48,6 +57,30 @@ def test_mini_batch_aware_l2(shape):
     assert len(layer.losses) == 1
     expected = reference_penalty(weight(layer.embeddings), weight(layer.row_frequency), idx, l2)
     assert_close(to_numpy(layer.losses[0]), expected)
+
+
+def test_mini_batch_aware_l2_gradient(penalty_path):
+    """d penalty / d E_j = 2 l2 E_j / n_j for the used rows but padding, 0 elsewhere."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("reads the penalty's gradient with tf.GradientTape")
+    import tensorflow as tf
+
+    rows, dim, l2 = 9, 3, 0.2
+    layer = FeatureEmbedding(rows, dim, l2=l2)
+    layer.build(None)
+    randomize(layer, 5)
+    freq = np.arange(1, rows + 1, dtype="float32")
+    layer.row_frequency.assign(freq)
+    idx = np.array([[0, 2, 2, 7], [3, 0, 0, 2]], dtype="int32")
+    with tf.GradientTape() as tape:
+        layer(idx)
+        penalty = layer.losses[0]
+    grad = tf.convert_to_tensor(tape.gradient(penalty, layer.embeddings.value)).numpy()
+    table = weight(layer.embeddings)
+    want = np.zeros_like(table)
+    for j in (2, 3, 7):
+        want[j] = 2 * l2 * table[j] / freq[j]
+    np.testing.assert_allclose(grad, want, rtol=1e-5, atol=1e-7)
 
 
 def test_l2_reaches_model_losses(tmp_path):

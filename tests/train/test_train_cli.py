@@ -241,9 +241,10 @@ def test_train_with_length_buckets(run, tmp_path):
     """--length-buckets: batches cut to their longest history (max_len 5, buckets of 2) train to
     the planted signal, and the setting is recorded with the run."""
     out = tmp_path / "buckets"
-    argv = [a if a != run.out else out for a in run.argv] + ["--length-buckets", "2"]
-    code, _, stderr = call(argv)
+    argv = [a if a != run.out else out for a in run.argv if a != "-q"] + ["--length-buckets", "2"]
+    code, stdout, stderr = call(argv)
     assert code == 0, stderr
+    assert ", length buckets of 2 (hist)" in stdout
     info = json.loads((out / "run.json").read_text())
     assert info["config"]["length_buckets"] == 2
     assert json.loads((out / "metrics.json").read_text())["valid"]["click"]["auc"] > 0.75
