@@ -172,7 +172,9 @@ class Split:
 
         def gather(rows):
             x = {k: tf.gather(v, rows) for k, v in inputs.items()}
-            return cut_to_used_length(x, names, length_buckets), {k: tf.gather(v, rows) for k, v in targets.items()}
+            if names:
+                x = cut_to_used_length(x, names, length_buckets)
+            return x, {k: tf.gather(v, rows) for k, v in targets.items()}
 
         ds = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-self.rows // batch_size)))  # progress bar total

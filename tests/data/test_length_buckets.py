@@ -145,3 +145,10 @@ def test_streamed_batches_hold_one_bucket_each(world):
     for x, _ in batches:
         buckets = {max(n - 1, 0) // STEP for n in world.lengths[x["key"][:, 0].astype(int)]}
         assert len(buckets) == 1
+
+
+def test_nothing_to_cut_gives_shuffled_full_width_batches(world):
+    batches = epoch(world.split.bucketed_dataset(BATCH, MAX_LEN, seed=2))  # no list is longer than 12
+    rows = [int(k) for x, _ in batches for k in x["key"][:, 0]]
+    assert sorted(rows) == list(range(ROWS)) and rows != list(range(ROWS))
+    assert all(x["hist"].shape[1] == MAX_LEN for x, _ in batches)
