@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -57,32 +56,11 @@ WARMUP_CALLS = 2
 
 
 def machine_line() -> str:
-    import keras
-
-    backend = keras.backend.backend()
-    version = "?"
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        version = tf.__version__
-    elif backend == "jax":
-        import jax
-
-        version = jax.__version__
-    elif backend == "torch":
-        import torch
-
-        version = torch.__version__
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
     import tensorflow as tf  # the input pipeline is TensorFlow's whatever the backend
 
-    gpus = len(tf.config.list_physical_devices("GPU")) if backend == "tensorflow" else "n/a"
-    return (f"machine: {platform.machine()}, {usable} usable CPU cores ({os.cpu_count()} online), "
-            f"GPUs visible to TensorFlow: {gpus}; Python {platform.python_version()}, Keras {keras.__version__}, "
-            f"backend {backend} {version}, TensorFlow {tf.__version__} (tf.data), numpy {np.__version__}")
+    from throughput import machine_line as step_machine_line
+
+    return f"{step_machine_line()}, TensorFlow {tf.__version__} (tf.data)"
 
 
 def clock(fn):

@@ -79,8 +79,6 @@ def feed_of(rows: dict) -> dict:
     return out
 
 
-
-
 class Run:
     pass
 

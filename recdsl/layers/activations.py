@@ -117,8 +117,9 @@ def _dice_train(epsilon):
             g = args[0] if upstream is None else upstream
             p, gate = _gate(x, alpha, mean, scale)  # recomputed: cheaper on CPU than keeping [n, u] tensors from the forward
             gz = g * (1.0 - alpha) * x * p * (1.0 - p)
-            d_mean = -scale * ops.sum(gz, axis=0)
-            d_var = -0.5 * scale * scale * scale * (ops.sum(gz * x, axis=0) - mean * ops.sum(gz, axis=0))
+            sum_gz = ops.sum(gz, axis=0)
+            d_mean = -scale * sum_gz
+            d_var = -0.5 * scale * scale * scale * (ops.sum(gz * x, axis=0) - mean * sum_gz)
             d_var = ops.where(var > 0, d_var, 0.0)  # var was clamped at 0 there
             n = ops.maximum(count, 1.0)
             shared = (d_mean - 2.0 * mean * d_var) / n

@@ -54,12 +54,12 @@ class FeatureEmbedding(keras.layers.Layer):
         # segment_sum with a static num_segments stays jittable on JAX, where bincount is not.
         ones = ops.ones_like(flat, dtype="float32")
         in_batch = ops.segment_sum(ones, flat, num_segments=self.rows)
+        freq = ops.cast(self.row_frequency, "float32")
         if self.rows <= ROW_PENALTY_LIMIT:
             used = ops.logical_and(in_batch > 0, ops.arange(self.rows) != PADDING_ROW)
             norms = ops.sum(ops.square(ops.cast(self.embeddings, "float32")), axis=-1)
-            freq = ops.cast(self.row_frequency, "float32")
             return self.l2 * ops.sum(ops.where(used, norms / freq, 0.0))
-        share = ops.take(in_batch, flat) * ops.take(ops.cast(self.row_frequency, "float32"), flat)
+        share = ops.take(in_batch, flat) * ops.take(freq, flat)
         norms = ops.sum(ops.square(ops.cast(ops.reshape(vectors, (-1, self.dim)), "float32")), axis=-1)
         used = ops.cast(ops.not_equal(flat, PADDING_ROW), "float32")
         return self.l2 * ops.sum(used * norms / share)

@@ -136,15 +136,15 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False,
                                                      profile_batch=0))
     train_split = splits["train"]
+    cut = bucketed_inputs(schema, config.length_buckets)
     if streamed:  # tf.data pipelines shuffle themselves
         fit_args = dict(x=train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
                                               length_buckets=config.length_buckets), shuffle=False)
-    elif bucketed_inputs(schema, config.length_buckets):
+    elif cut:
         fit_args = dict(x=train_split.bucketed_dataset(config.batch_size, config.length_buckets, config.seed),
                         shuffle=False)
     else:
         fit_args = dict(x=train_split.inputs, y=train_split.targets, batch_size=config.batch_size, shuffle=True)
-    cut = bucketed_inputs(schema, config.length_buckets)
     _say(log, f"training {spec.name}: {config.epochs} epoch(s), batch {config.batch_size}, "
               f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
               f"XLA {'on' if model.jit_compile else 'off'}"

@@ -100,6 +100,11 @@ def test_the_model_scores_a_row_the_same_at_any_padded_length(world):
         np.testing.assert_allclose(got, full[short], rtol=1e-5, atol=1e-6)
 
 
+def rows_of(x) -> np.ndarray:
+    """The source rows of a batch (its `key` column)."""
+    return x["key"][:, 0].astype(int)
+
+
 def epoch(ds):
     """The batches of one pass: list of (inputs, labels) as numpy."""
     return [({k: v.numpy() for k, v in x.items()}, y["y"].numpy()) for x, y in ds]
@@ -108,7 +113,7 @@ def epoch(ds):
 def check_epoch(world, batches, sizes_fixed: bool):
     seen = []
     for x, y in batches:
-        rows = x["key"][:, 0].astype(int)
+        rows = rows_of(x)
         seen += rows.tolist()
         width = x["hist"].shape[1]
         used = world.lengths[rows]
@@ -131,8 +136,7 @@ def test_cached_batches_group_rows_by_length_and_reshuffle_each_epoch(world):
     order = [check_epoch(world, b, sizes_fixed=True) for b in (first, second)]
     assert order[0] != order[1]
     # sorted by length before cutting into batches: batches' length ranges do not interleave
-    spans = sorted((world.lengths[x["key"][:, 0].astype(int)].min(), world.lengths[x["key"][:, 0].astype(int)].max())
-                   for x, _ in first)
+    spans = sorted((world.lengths[rows_of(x)].min(), world.lengths[rows_of(x)].max()) for x, _ in first)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
     again = epoch(world.split.bucketed_dataset(BATCH, STEP, seed=7))
     assert [x["key"].tolist() for x, _ in again] == [x["key"].tolist() for x, _ in first]
@@ -143,12 +147,12 @@ def test_streamed_batches_hold_one_bucket_each(world):
     batches = epoch(split.dataset(BATCH, shuffle_buffer=32, seed=5, length_buckets=STEP))
     check_epoch(world, batches, sizes_fixed=False)
     for x, _ in batches:
-        buckets = {max(n - 1, 0) // STEP for n in world.lengths[x["key"][:, 0].astype(int)]}
+        buckets = {max(n - 1, 0) // STEP for n in world.lengths[rows_of(x)]}
         assert len(buckets) == 1
 
 
 def test_nothing_to_cut_gives_shuffled_full_width_batches(world):
     batches = epoch(world.split.bucketed_dataset(BATCH, MAX_LEN, seed=2))  # no list is longer than 12
-    rows = [int(k) for x, _ in batches for k in x["key"][:, 0]]
+    rows = [int(k) for x, _ in batches for k in rows_of(x)]
     assert sorted(rows) == list(range(ROWS)) and rows != list(range(ROWS))
     assert all(x["hist"].shape[1] == MAX_LEN for x, _ in batches)

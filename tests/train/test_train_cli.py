@@ -46,8 +46,6 @@ def click_log(n: int, seed: int) -> pa.Table:
     })
 
 
-
-
 class Run:
     pass
 
