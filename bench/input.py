@@ -22,8 +22,11 @@ Paths timed on the training file (wall time, rows/s = training rows / seconds):
   cache: feed          the cached arrays batched by Keras' own array adapter with shuffling
                        (what model.fit(x=arrays) iterates; tf.data under TensorFlow), to the
                        end: the cached path's per-epoch input cost
-  cache: bucketed      Split.bucketed_dataset (run setting length_buckets, --length-buckets):
-                       rows sorted by history length into batches, sequences cut per batch
+  cache: stream        Split.training_dataset, what `recdsl train` feeds fit from cached
+                       data: one endless tf.data stream of shuffled epochs, read one epoch's
+                       batches at a time; with --length-buckets also bucketed (run setting
+                       length_buckets: rows sorted by history length into batches, sequences
+                       cut per batch)
   (every-epoch paths are iterated twice, as two epochs of fit; the table shows the second
   pass and, apart, what the first pass took more: building and tracing the pipeline, and in
   the process's first pipeline TensorFlow's own start)
@@ -71,16 +74,17 @@ def clock(fn):
 
 # ---------------------------------------------------------------------------- paths
 
-def passes(make, epochs: int = 2) -> tuple[int, float, float]:
-    """Build an iterable with make() and iterate it to the end `epochs` times, as fit does over
-    epochs: (rows of one pass, seconds of the first pass including the build, seconds of the
-    last pass)."""
+def passes(make, epochs: int = 2, batches: int | None = None) -> tuple[int, float, float]:
+    """Build an iterable with make() and read `epochs` passes from it, as fit does over epochs:
+    each to the end, or, for an endless stream, `batches` batches per pass from one iterator.
+    (rows of one pass, seconds of the first pass including the build, seconds of the last pass)."""
     start = time.perf_counter()
     data = make()
+    stream = iter(data) if batches else None
     times, rows = [], 0
     for _ in range(epochs):
         rows = 0
-        for batch in data:
+        for batch in (next(stream) for _ in range(batches)) if stream else data:
             rows += int(next(iter(batch[1].values())).shape[0])
         times.append(time.perf_counter() - start)
         start = time.perf_counter()
@@ -184,11 +188,12 @@ def measure(name: str, spec_path: Path, train: Path, args) -> list[dict]:
 
     from recdsl.data.pipeline import bucketed_inputs
 
-    if bucketed_inputs(schema, args.length_buckets):
-        bucketed, first, seconds = passes(lambda: split.bucketed_dataset(args.batch_size, args.length_buckets,
-                                                                         args.seed))
-        row(f"cache: Split.bucketed_dataset({args.batch_size}, length_buckets={args.length_buckets}) to the end "
-            "(every epoch)", bucketed, seconds, False, max(first - seconds, 0.0))
+    steps = split.batches_per_epoch(args.batch_size)
+    for buckets in (0, args.length_buckets) if bucketed_inputs(schema, args.length_buckets) else (0,):
+        fed, first, seconds = passes(lambda: split.training_dataset(args.batch_size, buckets, args.seed),
+                                     batches=steps)
+        row(f"cache: Split.training_dataset({args.batch_size}, length_buckets={buckets}), {steps} batches "
+            "(every epoch)", fed, seconds, False, max(first - seconds, 0.0))
 
     try:
         rate, settings = step_rate(spec, split, args.batch_size, args.steps, args.repeats, args.seed)
@@ -236,7 +241,7 @@ def parse_args(argv=None):
     ap.add_argument("--shuffle-buffer", type=int, default=defaults.shuffle_buffer,
                     help="streamed path's shuffle buffer, as `recdsl train` (default: %(default)s)")
     ap.add_argument("--length-buckets", type=int, default=10,
-                    help="also time Split.bucketed_dataset with this step, for specs with long sequences "
+                    help="also time Split.training_dataset with this length-bucket step, for specs with long sequences "
                          "(0: not; default: %(default)s)")
     ap.add_argument("--steps", type=int, default=10, help="timed training steps per repeat (default: %(default)s)")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats of the steps; median (default: %(default)s)")

@@ -3,10 +3,11 @@ otherwise.
 
 Both paths read the files in chunks with pyarrow (recdsl.data.source), convert categorical
 values to their table's dtype, and run the Keras preprocessing layers on whole chunks
-(recdsl.data.preprocess). `Split.cached` holds the result as numpy arrays (a DIN row of
-MovieLens is ~500 bytes, so millions of rows fit): Keras then feeds batches by index
-with its own tf.data adapter, which never waits on parsing. When the estimated size is
-over `cache_mb`, `Split.dataset` builds a streaming tf.data pipeline instead:
+(recdsl.data.preprocess). `Split.load` holds the result as numpy arrays (a DIN row of
+MovieLens is ~500 bytes, so millions of rows fit) and `Split.training_dataset` feeds
+batches from them by index (one endless tf.data stream of epochs), which never waits on
+parsing. When the estimated size is over `cache_mb`, `Split.dataset` builds a streaming
+tf.data pipeline instead:
 generator of raw chunks -> parallel map(preprocess) -> unbatch -> shuffle buffer -> batch -> prefetch.
 
 Length buckets (run setting `length_buckets: N`): most of a behaviour-sequence batch can be
@@ -149,23 +150,39 @@ class Split:
         ds = ds.group_by_window(key, lambda _, rows: rows.batch(batch_size), window_size=batch_size)
         return ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
-    def bucketed_dataset(self, batch_size: int, length_buckets: int, seed: int | None = None):
-        """tf.data batches of the cached inputs and labels grouped by sequence length: each
-        epoch the rows are shuffled, sorted by used length (stably, so equal lengths stay
-        shuffled), cut into batches of `batch_size` and the batches are shuffled; each
-        batch's sequences are cut with `cut_to_used_length`. Every row once per epoch."""
+    def batches_per_epoch(self, batch_size: int) -> int:
+        """Batches in one epoch of the cached split (the last one may be short)."""
+        return -(-self.rows // batch_size)
+
+    def training_dataset(self, batch_size: int, length_buckets: int = 0, seed: int | None = None):
+        """An endless tf.data stream of (inputs, labels) batches of the cached split, epoch
+        after epoch: each run of `batches_per_epoch(batch_size)` batches holds every row once,
+        in a new order drawn from `seed`. Without length buckets the batches are random; with
+        them, the epoch's shuffled rows are sorted by used length (stably, so equal lengths
+        stay shuffled), cut into batches and the batches shuffled, and each batch's sequences
+        are cut with `cut_to_used_length`.
+
+        One stream for the whole of training, so `model.fit(ds, steps_per_epoch=...)` keeps a
+        single iterator: a fresh tf.data iterator per epoch (what fit does with a finite
+        dataset, or with numpy arrays through Keras' adapter) sometimes stalls for a second or
+        more before its first batch while the previous one is torn down."""
         import tensorflow as tf
 
         names = bucketed_inputs(self.pre.schema, length_buckets)
-        lengths = np.max([used_lengths(self.inputs[n]) for n in names], axis=0) if names else np.zeros(self.rows)
+        lengths = np.max([used_lengths(self.inputs[n]) for n in names], axis=0) if names else None
         rng = np.random.default_rng(seed)
+        starts = np.arange(0, self.rows, batch_size)
 
         def batches():
-            order = rng.permutation(self.rows)
-            order = order[np.argsort(lengths[order], kind="stable")]
-            starts = np.arange(0, self.rows, batch_size)
-            for start in rng.permutation(starts):
-                yield order[start:start + batch_size]
+            while self.rows:
+                order = rng.permutation(self.rows)
+                if names:
+                    order = order[np.argsort(lengths[order], kind="stable")]
+                    starts_now = rng.permutation(starts)
+                else:
+                    starts_now = starts
+                for start in starts_now:
+                    yield order[start:start + batch_size]
 
         inputs = {k: tf.constant(v) for k, v in self.inputs.items()}
         targets = {k: tf.constant(v) for k, v in self.targets.items()}
@@ -177,7 +194,6 @@ class Split:
             return x, {k: tf.gather(v, rows) for k, v in targets.items()}
 
         ds = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
-        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-self.rows // batch_size)))  # progress bar total
         return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 

@@ -140,9 +140,9 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
     if streamed:  # tf.data pipelines shuffle themselves
         fit_args = dict(x=train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
                                               length_buckets=config.length_buckets), shuffle=False)
-    elif cut:
-        fit_args = dict(x=train_split.bucketed_dataset(config.batch_size, config.length_buckets, config.seed),
-                        shuffle=False)
+    elif cut or keras.backend.backend() == "tensorflow":  # one iterator for every epoch
+        fit_args = dict(x=train_split.training_dataset(config.batch_size, config.length_buckets, config.seed),
+                        steps_per_epoch=train_split.batches_per_epoch(config.batch_size), shuffle=False)
     else:
         fit_args = dict(x=train_split.inputs, y=train_split.targets, batch_size=config.batch_size, shuffle=True)
     _say(log, f"training {spec.name}: {config.epochs} epoch(s), batch {config.batch_size}, "

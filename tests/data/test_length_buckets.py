@@ -105,9 +105,20 @@ def rows_of(x) -> np.ndarray:
     return x["key"][:, 0].astype(int)
 
 
+def as_numpy(batch):
+    x, y = batch
+    return {k: v.numpy() for k, v in x.items()}, y["y"].numpy()
+
+
 def epoch(ds):
-    """The batches of one pass: list of (inputs, labels) as numpy."""
-    return [({k: v.numpy() for k, v in x.items()}, y["y"].numpy()) for x, y in ds]
+    """The batches of one pass over a finite dataset: list of (inputs, labels) as numpy."""
+    return [as_numpy(b) for b in ds]
+
+
+def stream_epochs(split, count: int, length_buckets: int, seed: int):
+    """`count` epochs of split.training_dataset (endless), read from one iterator as fit does."""
+    it = iter(split.training_dataset(BATCH, length_buckets, seed))
+    return [[as_numpy(next(it)) for _ in range(split.batches_per_epoch(BATCH))] for _ in range(count)]
 
 
 def check_epoch(world, batches, sizes_fixed: bool):
@@ -131,14 +142,14 @@ def check_epoch(world, batches, sizes_fixed: bool):
 
 
 def test_cached_batches_group_rows_by_length_and_reshuffle_each_epoch(world):
-    ds = world.split.bucketed_dataset(BATCH, STEP, seed=7)
-    first, second = epoch(ds), epoch(ds)
-    order = [check_epoch(world, b, sizes_fixed=True) for b in (first, second)]
-    assert order[0] != order[1]
+    assert world.split.batches_per_epoch(BATCH) == -(-ROWS // BATCH) == 6
+    first, second, third = stream_epochs(world.split, 3, STEP, seed=7)
+    order = [check_epoch(world, b, sizes_fixed=True) for b in (first, second, third)]
+    assert order[0] != order[1] != order[2]
     # sorted by length before cutting into batches: batches' length ranges do not interleave
     spans = sorted((world.lengths[rows_of(x)].min(), world.lengths[rows_of(x)].max()) for x, _ in first)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
-    again = epoch(world.split.bucketed_dataset(BATCH, STEP, seed=7))
+    again = stream_epochs(world.split, 1, STEP, seed=7)[0]
     assert [x["key"].tolist() for x, _ in again] == [x["key"].tolist() for x, _ in first]
 
 
@@ -151,8 +162,14 @@ def test_streamed_batches_hold_one_bucket_each(world):
         assert len(buckets) == 1
 
 
-def test_nothing_to_cut_gives_shuffled_full_width_batches(world):
-    batches = epoch(world.split.bucketed_dataset(BATCH, MAX_LEN, seed=2))  # no list is longer than 12
-    rows = [int(k) for x, _ in batches for k in rows_of(x)]
-    assert sorted(rows) == list(range(ROWS)) and rows != list(range(ROWS))
-    assert all(x["hist"].shape[1] == MAX_LEN for x, _ in batches)
+@pytest.mark.parametrize("length_buckets", [0, MAX_LEN])  # off; no list is longer than 12
+def test_without_buckets_every_epoch_is_a_new_random_order_at_full_width(world, length_buckets):
+    epochs = stream_epochs(world.split, 2, length_buckets, seed=2)
+    orders = []
+    for batches in epochs:
+        rows = [int(k) for x, _ in batches for k in rows_of(x)]
+        assert sorted(rows) == list(range(ROWS)) and rows != list(range(ROWS))
+        assert all(x["hist"].shape[1] == MAX_LEN for x, _ in batches)
+        assert [len(rows_of(x)) for x, _ in batches] == [BATCH] * 5 + [ROWS % BATCH]
+        orders.append(rows)
+    assert orders[0] != orders[1]
