@@ -125,33 +125,52 @@ def randomize(layer, seed: int, scale: float = 0.5):
                        for w in layer.weights])
 
 
+def central_difference(f, x, h=1e-5):
+    """d f / d x by central differences, f a scalar function of the float64 array x."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
 def gradients(layer, inputs, cotangent, **call_kwargs):
     """d sum(cotangent * layer(inputs)) / d (inputs, *trainable weights), as float64 arrays,
-    with the running back end's own autodiff (the layer's custom gradients included)."""
+    with the running back end's own autodiff (the layer's custom gradients included).
+    `inputs` is one array or a list of them (one gradient each, in order)."""
     backend = keras.backend.backend()
     weights = layer.trainable_weights
+    several = isinstance(inputs, (list, tuple))
+    arrays = list(inputs) if several else [inputs]
+
+    def call(xs):
+        return layer(list(xs) if several else xs[0], **call_kwargs)
+
     if backend == "tensorflow":
         import tensorflow as tf
-        x = tf.constant(inputs)
+        xs = [tf.constant(a) for a in arrays]
         with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(cotangent * layer(x, **call_kwargs))
-        grads = tape.gradient(loss, [x] + [w.value for w in weights])
+            tape.watch(xs)
+            loss = tf.reduce_sum(cotangent * call(xs))
+        grads = tape.gradient(loss, xs + [w.value for w in weights])
     elif backend == "torch":
         import torch
-        x = torch.tensor(inputs, requires_grad=True)
-        loss = torch.sum(torch.tensor(cotangent) * layer(x, **call_kwargs))
-        grads = torch.autograd.grad(loss, [x] + [w.value for w in weights])
+        xs = [torch.tensor(a, requires_grad=True) for a in arrays]
+        loss = torch.sum(torch.tensor(cotangent) * call(xs))
+        grads = torch.autograd.grad(loss, xs + [w.value for w in weights])
     elif backend == "jax":
         import jax
         non_trainable = [w.value for w in layer.non_trainable_weights]
 
-        def loss(x, trainable):
-            out, _ = layer.stateless_call(trainable, non_trainable, x, **call_kwargs)
+        def loss(xs, trainable):
+            out, _ = layer.stateless_call(trainable, non_trainable, list(xs) if several else xs[0],
+                                          **call_kwargs)
             return (cotangent * out).sum()
 
-        gx, gw = jax.grad(loss, argnums=(0, 1))(inputs, [w.value for w in weights])
-        grads = [gx] + list(gw)
+        gx, gw = jax.grad(loss, argnums=(0, 1))(arrays, [w.value for w in weights])
+        grads = list(gx) + list(gw)
     else:
         raise NotImplementedError(f"no gradient helper for the {backend} back end")
     return [np.asarray(ops.convert_to_numpy(g), "float64") for g in grads]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.activations import Dice, PReLU, activation_layer
-from .layer_check import (assert_close, check_layer, check_mixed, gradients, lengths_mask, randomize, rng,
+from .layer_check import (assert_close, central_difference, check_layer, check_mixed, gradients, lengths_mask, randomize, rng,
                           to_numpy, trainable_count, weight)
 
 B, L, U = 6, 5, 4
@@ -61,16 +61,6 @@ def _dice_training_loss(x, alpha, cot, mask, eps=1e-8):
     return float(np.sum(cot[mask] * dice_reference(valid, alpha, valid.mean(0), valid.var(0), eps)))
 
 
-def _central_difference(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (f(up) - f(down)) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize("masked", [False, True])
 def test_dice_training_gradient_matches_finite_differences(masked):
     """The hand-written backward of the training path, moments' share included, against
@@ -84,8 +74,8 @@ def test_dice_training_gradient_matches_finite_differences(masked):
     alpha = weight(layer.alpha)
     kwargs = {"mask": mask} if masked else {}
     gx, galpha = gradients(layer, x.astype("float32"), cot.astype("float32"), training=True, **kwargs)
-    want_x = _central_difference(lambda v: _dice_training_loss(v, alpha, cot, mask), x)
-    want_alpha = _central_difference(lambda a: _dice_training_loss(x, a, cot, mask), alpha)
+    want_x = central_difference(lambda v: _dice_training_loss(v, alpha, cot, mask), x)
+    want_alpha = central_difference(lambda a: _dice_training_loss(x, a, cot, mask), alpha)
     assert np.all(gx[~mask] == 0.0)
     assert_close(gx, want_x, rtol=2e-4)
     assert_close(galpha, want_alpha, rtol=2e-4)

@@ -4,16 +4,18 @@ import pytest
 from recdsl.layers.din import DinAttention
 from recdsl.types import FieldType, SeqType
 from . import reference as ref
-from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
-                                      registry_count, rng, to_numpy, weight)
+from .layer_check import (assert_close, central_difference, check_layer, check_mixed, gradients, lengths_mask, randomize,
+                          registry_count, rng, to_numpy, weight)
 
 B, L, D = 6, 5, 4
 
 
-def din_reference(layer, q, k, mask):
-    """The DIN unit as in the paper: a plain Dense over the concatenation [q, k, q-k, q*k]."""
+def din_reference(layer, q, k, mask, kernel=None):
+    """The DIN unit as in the paper: a plain Dense over the concatenation [q, k, q-k, q*k]
+    (with the layer's first kernel, or `kernel` instead)."""
     qb = np.broadcast_to(q[:, None, :], k.shape)
-    h = np.concatenate([qb, k, qb - k, qb * k], axis=-1) @ weight(layer.kernel) + weight(layer.bias)
+    kernel = weight(layer.kernel) if kernel is None else kernel
+    h = np.concatenate([qb, k, qb - k, qb * k], axis=-1) @ kernel + weight(layer.bias)
     for i, act in enumerate(layer.activations):
         if i > 0:
             h = ref.dense(layer.hidden[i - 1], h)
@@ -56,6 +58,27 @@ def test_matches_concatenation_reference(kwargs, tmp_path):
     out = check_layer(layer, [q, k], mask=mask, params=params, tmp_path=tmp_path)
     assert_close(out, din_reference(layer, q.astype("float64"), k.astype("float64"), mask))
     assert np.all(out[1] == 0.0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(units=[5, 3], activation="sigmoid"),
+                                    dict(units=[4], activation="tanh", normalize="softmax", output="sequence")])
+def test_gradients_match_finite_differences_of_the_reference(kwargs):
+    """The keys term's hand-written backward (query, keys and the first kernel) against
+    central differences of the concatenation reference, in float64."""
+    layer = make(3, **kwargs)
+    q, k, mask = inputs(4)
+    out = din_reference(layer, q.astype("float64"), k.astype("float64"), mask)
+    cot = rng(5).normal(size=out.shape)
+    got_q, got_k, got_kernel = gradients(layer, [q, k], cot.astype("float32"), mask=mask)[:3]
+
+    def loss(q_, k_, kernel):
+        return float(np.sum(cot * din_reference(layer, q_, k_, mask, kernel=kernel)))
+
+    q64, k64, w64 = q.astype("float64"), k.astype("float64"), weight(layer.kernel)
+    assert_close(got_q, central_difference(lambda v: loss(v, k64, w64), q64), rtol=1e-4)
+    assert_close(got_k, central_difference(lambda v: loss(q64, v, w64), k64), rtol=1e-4)
+    assert_close(got_kernel, central_difference(lambda v: loss(q64, k64, v), w64), rtol=1e-4)
+    assert np.all(got_k[~mask] == 0.0)
 
 
 def test_no_mask_means_all_valid():
