@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from recdsl.check import check
+from recdsl.checker.checker import check
 from recdsl.graph import build_graph
 from recdsl.lang.parser import _lark, parse
 

@@ -6,7 +6,7 @@ step's rows/s for the same spec, to show whether training would wait on its inpu
     python bench/input.py --no-movielens --batch-size 4096
 
 Data sets:
-  synthetic   the demo's click log (recdsl.data.synthetic.write_click_log, --rows training rows,
+  synthetic   the demo's click log (recdsl.demo.synthetic.write_click_log, --rows training rows,
               --seed) written into a temporary folder, with specs/din.rec;
   movielens   ../shared/datasets/ml-100k (--movielens DIR) prepared by
               examples/movielens/prepare.py into a temporary folder (train.parquet, ~80k rows),
@@ -116,9 +116,9 @@ def step_rate(spec, split, batch_size: int, steps: int, repeats: int, seed: int)
     import keras
 
     from recdsl.data.schema import schema_of
-    from recdsl.emit import emit
-    from recdsl.train.config import RunConfig
-    from recdsl.train.run import _compile, use_xla
+    from recdsl.emitter import emit
+    from recdsl.training.config import RunConfig
+    from recdsl.training.run import _compile, use_xla
 
     config = RunConfig(seed=seed, batch_size=batch_size)
     keras.utils.set_random_seed(seed)
@@ -232,7 +232,7 @@ def prepare_movielens(src: Path, out: Path) -> Path:
 
 
 def parse_args(argv=None):
-    from recdsl.train.config import RunConfig
+    from recdsl.training.config import RunConfig
 
     defaults = RunConfig()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -259,7 +259,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    from recdsl.data.synthetic import write_click_log
+    from recdsl.demo.synthetic import write_click_log
 
     with tempfile.TemporaryDirectory(prefix="recdsl-input-") as tmp:
         work = args.keep or Path(tmp)

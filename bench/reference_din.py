@@ -310,7 +310,7 @@ if __name__ == "__main__":
     import numpy as np
 
     import recdsl
-    from recdsl.emit import emit
+    from recdsl.emitter import emit
 
     path = sys.argv[1] if len(sys.argv) > 1 else "examples/movielens/din.rec"
     spec = recdsl.typecheck(path)

@@ -5,7 +5,7 @@
     graph = recdsl.dependency_graph(spec)        # networkx.DiGraph
     recdsl.draw(spec, "din.svg")                 # architecture diagram
 
-(The functions are named apart from the modules recdsl.check, recdsl.graph and recdsl.render.)
+(The functions are named apart from the modules recdsl.checker.checker, recdsl.graph and recdsl.diagram.)
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def load(path: str | Path):
 
 def typecheck(path_or_spec):
     """Parse (if given a path) and type-check a spec; raises SpecErrors listing every problem."""
-    from recdsl.check import check as _check
+    from recdsl.checker.checker import check as _check
     from recdsl.lang.loader import read_sources
 
     if isinstance(path_or_spec, (str, Path)):
@@ -35,7 +35,7 @@ def typecheck(path_or_spec):
 def dependency_graph(path_or_spec):
     """The dependency graph (networkx.DiGraph) of a spec path or CheckedSpec."""
     from recdsl.graph import build_graph
-    from recdsl.typed import CheckedSpec
+    from recdsl.checker.spec import CheckedSpec
 
     spec = path_or_spec if isinstance(path_or_spec, CheckedSpec) else typecheck(path_or_spec)
     return build_graph(spec)
@@ -43,7 +43,7 @@ def dependency_graph(path_or_spec):
 
 def draw(path_or_spec, out: str | Path) -> Path:
     """Write the architecture diagram (.svg, .png, .pdf or .dot)."""
-    from recdsl.render import render as _render
+    from recdsl.diagram import render as _render
 
     return _render(dependency_graph(path_or_spec), out)
 

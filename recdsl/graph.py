@@ -27,8 +27,8 @@ import json
 import networkx as nx
 
 from recdsl.ops.registry import load
-from recdsl.typed import CheckedSpec
-from recdsl.types import to_json
+from recdsl.checker.spec import CheckedSpec
+from recdsl.ops.types import to_json
 
 
 def build_graph(spec: CheckedSpec) -> nx.DiGraph:

@@ -7,7 +7,7 @@ import io
 
 def call(argv) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of `recdsl ARGV...`; arguments may be paths."""
-    from recdsl.cli import main
+    from recdsl.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

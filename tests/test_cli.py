@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import recdsl
-from recdsl.cli import main
+from recdsl.cli.main import main
 from recdsl.lang.parser import parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,7 +217,7 @@ def test_convert_of_a_broken_spec_exits_1(tmp_path, capsys):
 
 _NO_TF = """
 import sys
-from recdsl.cli import main
+from recdsl.cli.main import main
 out = sys.argv[1]
 assert main(["check", "specs/din.rec", "specs/attention.rec"]) == 0
 assert main(["check", "--table", "specs/dcn.rec"]) == 0

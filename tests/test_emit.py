@@ -12,8 +12,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
-from recdsl.cli import main  # noqa: E402
-from recdsl.emit import emit, feature_layer_name, layer_name, layer_params  # noqa: E402
+from recdsl.cli.main import main  # noqa: E402
+from recdsl.emitter import emit, feature_layer_name, layer_name, layer_params  # noqa: E402
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.rec"))
 

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
-from recdsl.emit import NOT_LAYER_ARGS, emit  # noqa: E402
+from recdsl.emitter import NOT_LAYER_ARGS, emit  # noqa: E402
 from recdsl.layers import load_layer  # noqa: E402
 from recdsl.ops.registry import load  # noqa: E402
 

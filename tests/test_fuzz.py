@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from recdsl.check import check
-from recdsl.cli import main
+from recdsl.checker.checker import check
+from recdsl.cli.main import main
 from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.parser import parse
 from recdsl.ops.registry import load
-from recdsl.typed import CheckedSpec
+from recdsl.checker.spec import CheckedSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.rec"))

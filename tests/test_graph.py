@@ -12,7 +12,7 @@ import networkx as nx
 import pytest
 
 import recdsl
-from recdsl.cli import main
+from recdsl.cli.main import main
 from recdsl.graph import build_graph, data_graph, sharing_edges, to_json_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def test_weight_sharing_edge_survives_a_data_edge_between_the_same_nodes(tmp_pat
     path = tmp_path / "tied.rec"
     path.write_text("model m\nfeature a : id(buckets=10, dim=8)\nblock x = mlp(a, units=[8])\n"
                     "block y = mlp(x, units=[8], share=x)\noutput o = sigmoid(y)\n")
-    from recdsl.render import to_dot
+    from recdsl.diagram import to_dot
 
     g = build_graph(recdsl.typecheck(path))
     assert g.nodes["y"]["share_kind"] == "weights"
@@ -208,7 +208,7 @@ def test_graph_json_is_the_same_across_runs(capsys, path):
 
 _DUMP_ALL = (
     "import sys\n"
-    "from recdsl.cli import main\n"
+    "from recdsl.cli.main import main\n"
     "for path in sys.argv[1:]:\n"
     "    sys.stdout.write('=== ' + path + '\\n')\n"
     "    sys.stdout.flush()\n"

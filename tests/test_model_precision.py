@@ -20,7 +20,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
-from recdsl.emit import emit  # noqa: E402
+from recdsl.emitter import emit  # noqa: E402
 from recdsl.layers.head import PredictionHead  # noqa: E402
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.rec"))

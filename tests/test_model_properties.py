@@ -22,7 +22,7 @@ It would fail for a causal transformer (position l sees only positions < l), whi
 what `test_a_causal_transformer_is_order_sensitive` checks, so the invariance test is
 known to detect order dependence. senet_poso has no sequence input.
 
-Padding. In the model's input convention id 0 IS the padding marker (recdsl/emit.py),
+Padding. In the model's input convention id 0 IS the padding marker (recdsl/emitter.py),
 so "what a padded position holds" at model level is row 0 of the embedding tables:
 setting that row to huge values or NaN in every table leaves the predictions unchanged
 as long as no scalar id input is 0. (The layer-level version, with explicit masks and
@@ -40,7 +40,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
-from recdsl.emit import emit, feature_layer_name  # noqa: E402
+from recdsl.emitter import emit, feature_layer_name  # noqa: E402
 from recdsl.layers.embedding import FeatureEmbedding, NumericFeature  # noqa: E402
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "specs"

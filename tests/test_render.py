@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import recdsl
-from recdsl.cli import main
+from recdsl.cli.main import main
 from recdsl.graph import build_graph
-from recdsl.render import GraphvizMissing, node_label, render, to_dot
+from recdsl.diagram import GraphvizMissing, node_label, render, to_dot
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.rec"))
@@ -65,7 +65,7 @@ _DOT_ALL = (
     "import sys\n"
     "import recdsl\n"
     "from recdsl.graph import build_graph\n"
-    "from recdsl.render import to_dot\n"
+    "from recdsl.diagram import to_dot\n"
     "for path in sys.argv[1:]:\n"
     "    sys.stdout.write(to_dot(build_graph(recdsl.typecheck(path))).source)\n"
 )
@@ -162,7 +162,7 @@ def test_cli_writes_each_format(tmp_path, capsys, suffix, magic):
 
 
 def test_dot_output_needs_no_graphviz(tmp_path, monkeypatch):
-    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("recdsl.diagram.shutil.which", lambda name: None)
     out = tmp_path / "din.dot"
     assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out)]) == 0
     assert out.read_text() == to_dot(graph_of(ROOT / "specs" / "din.rec")).source
@@ -176,7 +176,7 @@ def test_cli_dot_file_is_byte_identical_across_runs(tmp_path):
 
 
 def test_default_output_is_the_spec_name_as_svg(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("recdsl.diagram.shutil.which", lambda name: None)
     monkeypatch.chdir(tmp_path)
     assert main(["render", str(ROOT / "specs" / "dcn.rec")]) == 1
     assert (tmp_path / "dcn.dot").exists()
@@ -184,7 +184,7 @@ def test_default_output_is_the_spec_name_as_svg(tmp_path, monkeypatch, capsys):
 
 
 def test_without_graphviz_the_cli_writes_dot_and_exits_1(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("recdsl.diagram.shutil.which", lambda name: None)
     out = tmp_path / "din.svg"
     assert main(["render", str(ROOT / "specs" / "din.rec"), "-o", str(out)]) == 1
     assert not out.exists()
@@ -198,7 +198,7 @@ def test_without_graphviz_the_cli_writes_dot_and_exits_1(tmp_path, monkeypatch, 
 
 
 def test_library_render_raises_graphviz_missing(tmp_path, monkeypatch):
-    monkeypatch.setattr("recdsl.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("recdsl.diagram.shutil.which", lambda name: None)
     with pytest.raises(GraphvizMissing) as info:
         render(graph_of(ROOT / "specs" / "din.rec"), tmp_path / "x.png")
     assert str(info.value) == str(tmp_path / "x.dot")

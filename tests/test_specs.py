@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import recdsl
-from recdsl.cli import main
+from recdsl.cli.main import main
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.rec"))
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from recdsl.errors import RecdslError
 
-class DataError(Exception):
+
+class DataError(RecdslError):
     """A problem in the user's data that stops the run."""
 
     def __init__(self, message: str, *, file: str | None = None, column: str | None = None,
                  row: int | None = None, hint: str = ""):
         self.file, self.column, self.row, self.message, self.hint = file, column, row, message, hint
-        super().__init__(self.render())
+        Exception.__init__(self, self.render())
 
     @property
     def where(self) -> str:

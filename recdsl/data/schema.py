@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recdsl.typed import CheckedSpec, Node
+from recdsl.checker.spec import CheckedSpec, Node
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recdsl.errors import RecdslError
 from recdsl.lang.span import Span, source_lines
 
 
@@ -47,13 +48,14 @@ def _source_line(source: str | None, line: int) -> str | None:
     return lines[line - 1].expandtabs(1).translate(_ODD_BREAKS)
 
 
-class SpecErrors(Exception):
+class SpecErrors(RecdslError):
     """Raised by the front end when a spec has one or more errors; carries all of them."""
 
     def __init__(self, errors: list[SpecError], sources: dict[str, str] | None = None):
         self.errors = sorted(errors, key=lambda e: (e.span.file, e.span.line, e.span.column))
         self.sources = dict(sources or {})
-        super().__init__(self.render())
+        self.message, self.hint = "", ""
+        Exception.__init__(self, self.render())
 
     def render(self) -> str:
         return "\n\n".join(e.render(self.sources.get(e.span.file)) for e in self.errors)

@@ -5,8 +5,10 @@ missing values, so a table for n known values has n + 2 rows.
 """
 from __future__ import annotations
 
-from recdsl.ops.registry import REQUIRED, OpSpec, Param, TypeProblem, register
-from recdsl.types import BagType, DenseType, FieldType, SeqType
+from recdsl.ops.context import TypeProblem
+from recdsl.ops.params import REQUIRED, Param
+from recdsl.ops.registry import OpSpec, register
+from recdsl.ops.types import BagType, DenseType, FieldType, SeqType
 
 RESERVED_ROWS = 2
 DEFAULT_DIM = 16

@@ -1,8 +1,10 @@
 """Gating ops: re-weight fields (SENet) or neurons (POSO) from learned gates."""
 from __future__ import annotations
 
-from recdsl.ops.registry import Input, OpSpec, Param, dense_params, register
-from recdsl.types import VectorType
+from recdsl.ops.counting import dense_params
+from recdsl.ops.params import Param
+from recdsl.ops.registry import Input, OpSpec, register
+from recdsl.ops.types import VectorType
 
 
 def senet_hidden(fields: int, reduction: int) -> int:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from recdsl.ops.gating import poso_params
-from recdsl.ops.registry import (ACTIVATIONS, REQUIRED, Input, OpSpec, Param, TypeProblem, activation_params,
-                                 dense_params, register)
-from recdsl.types import SeqType, StackType, VectorType, shape_text
+from recdsl.ops.context import TypeProblem
+from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params
+from recdsl.ops.params import REQUIRED, Param
+from recdsl.ops.registry import Input, OpSpec, register
+from recdsl.ops.types import SeqType, StackType, VectorType, shape_text
 
 _share = Param("share", "ref", None, doc="reuse the weights of another node of the same op")
 

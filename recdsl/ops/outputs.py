@@ -1,8 +1,9 @@
 """Output heads: a vector -> one logit -> a prediction, with its loss weight and label column."""
 from __future__ import annotations
 
-from recdsl.ops.registry import Input, OpSpec, Param, register
-from recdsl.types import VectorType
+from recdsl.ops.params import Param
+from recdsl.ops.registry import Input, OpSpec, register
+from recdsl.ops.types import VectorType
 
 for _name, _what, _loss in (
     ("sigmoid", "probability of a positive label (CTR, CVR)", "binary cross-entropy"),

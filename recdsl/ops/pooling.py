@@ -1,9 +1,11 @@
 """Pooling ops: a masked bag or sequence [B, L, d] -> one field [B, d] (or a re-weighted sequence)."""
 from __future__ import annotations
 
-from recdsl.ops.registry import (ACTIVATIONS, REQUIRED, Input, OpSpec, Param, TypeProblem, activation_params,
-                                 dense_params, register)
-from recdsl.types import FieldType, SeqType
+from recdsl.ops.context import TypeProblem
+from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params
+from recdsl.ops.params import REQUIRED, Param
+from recdsl.ops.registry import Input, OpSpec, register
+from recdsl.ops.types import FieldType, SeqType
 
 for _name, _what in (("sum", "sum"), ("avg", "mean"), ("max", "maximum")):
     register(OpSpec(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-REQUIRED = object()
+from recdsl.ops.params import ARG_KINDS, Param
 
 #: What an input slot accepts; the checker coerces the argument to this form.
 ACCEPTS = {
@@ -22,10 +22,6 @@ ACCEPTS = {
     "any": "any value",
 }
 
-#: Argument kinds. ref: a node name; table: a feature name or a nested id(...)/category(...); call: a nested op call.
-ARG_KINDS = ("int", "float", "bool", "str", "enum", "int_list", "num_list", "str_list", "ref", "table", "call")
-
-
 @dataclass(frozen=True)
 class Input:
     name: str
@@ -33,30 +29,6 @@ class Input:
     variadic: bool = False
     optional: bool = False
     doc: str = ""
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str
-    default: Any = REQUIRED
-    choices: tuple = ()
-    low: float | None = None
-    high: float | None = None
-    calls: tuple[str, ...] = ()
-    doc: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
-
-
-class TypeProblem(Exception):
-    """Raised by an infer/count rule; `at` names the input or argument to underline."""
-
-    def __init__(self, message: str, hint: str = "", at: str | None = None):
-        super().__init__(message)
-        self.message, self.hint, self.at = message, hint, at
 
 
 @dataclass(frozen=True)
@@ -85,23 +57,6 @@ class OpSpec:
         return tuple(i.name for i in self.inputs) + tuple(p.name for p in self.params)
 
 
-@dataclass
-class OpContext:
-    """What an infer/count rule sees: coerced input types and resolved arguments."""
-
-    op: OpSpec
-    inputs: dict[str, Any]
-    args: dict[str, Any]
-    members: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def inp(self, name: str):
-        return self.inputs.get(name)
-
-    def arg(self, name: str):
-        return self.args.get(name)
-
-
 REGISTRY: dict[str, OpSpec] = {}
 
 
@@ -127,18 +82,3 @@ def load() -> dict[str, OpSpec]:
     from recdsl.ops import features, gating, interaction, outputs, pooling  # noqa: F401
 
     return REGISTRY
-
-
-# --- small shared rules -----------------------------------------------------------------
-
-def dense_params(sizes: list[int], bias: bool = True) -> int:
-    """Parameters of a stack of Dense layers sizes[0] -> sizes[1] -> ..."""
-    return sum(a * b + (b if bias else 0) for a, b in zip(sizes, sizes[1:]))
-
-
-def activation_params(activation: str, units: list[int]) -> int:
-    """Dice and PReLU learn one slope per unit."""
-    return sum(units) if activation in ("dice", "prelu") else 0
-
-
-ACTIVATIONS = ("relu", "dice", "prelu", "sigmoid", "tanh", "gelu", "swish", "linear")

@@ -82,7 +82,7 @@ def test_only_lists_longer_than_one_bucket_are_cut(world):
 
 
 def test_the_model_scores_a_row_the_same_at_any_padded_length(world):
-    from recdsl.emit import emit
+    from recdsl.emitter import emit
 
     keras.utils.set_random_seed(3)
     model = emit(world.spec)

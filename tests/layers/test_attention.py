@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.attention import TargetAttention
-from recdsl.types import FieldType, SeqType
+from recdsl.ops.types import FieldType, SeqType
 from . import reference as ref
 from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
                                       registry_count, rng, to_numpy, weight)

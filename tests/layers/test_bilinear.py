@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.bilinear import BilinearInteraction
-from recdsl.types import StackType
+from recdsl.ops.types import StackType
 from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, weight
 
 B, F, D = 5, 4, 3

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.din import DinAttention
-from recdsl.types import FieldType, SeqType
+from recdsl.ops.types import FieldType, SeqType
 from . import reference as ref
 from .layer_check import (assert_close, central_difference, check_layer, check_mixed, gradients, lengths_mask, randomize,
                           registry_count, rng, to_numpy, weight)

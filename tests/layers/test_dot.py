@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.dot import DotInteraction
-from recdsl.types import StackType
+from recdsl.ops.types import StackType
 from .layer_check import assert_close, check_layer, check_mixed, registry_count, rng
 
 B, F, D = 5, 4, 3

@@ -4,7 +4,7 @@ import pytest
 
 from recdsl.layers import embedding as embedding_module
 from recdsl.layers.embedding import FeatureEmbedding, NumericFeature
-from recdsl.types import FieldType
+from recdsl.ops.types import FieldType
 from .layer_check import (assert_close, check_layer, check_mixed, randomize, registry_count, rng,
                                       to_numpy, trainable_count, weight)
 

@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from recdsl.layers.fm import FMInteraction
-from recdsl.types import StackType
+from recdsl.ops.types import StackType
 from .layer_check import assert_close, check_layer, check_mixed, registry_count, rng
 
 B, F, D = 5, 4, 3

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.merge import Merge
-from recdsl.types import StackType, VectorType
+from recdsl.ops.types import StackType, VectorType
 from .layer_check import assert_close, check_layer, check_mixed, registry_count, rng
 
 B = 4

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.mlp import MLPBlock
-from recdsl.types import VectorType
+from recdsl.ops.types import VectorType
 from . import reference as ref
 from .layer_check import (assert_close, check_layer, check_mixed, randomize, registry_count, rng,
                                       to_numpy, weight)

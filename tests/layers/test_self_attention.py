@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.self_attention import SelfAttention
-from recdsl.types import SeqType, StackType
+from recdsl.ops.types import SeqType, StackType
 from . import reference as ref
 from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
                                       registry_count, rng, to_numpy, weight)

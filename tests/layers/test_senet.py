@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.senet import SENetGate
-from recdsl.types import StackType
+from recdsl.ops.types import StackType
 from . import reference as ref
 from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng
 

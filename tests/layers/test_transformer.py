@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recdsl.layers.transformer import TransformerEncoder
-from recdsl.types import SeqType
+from recdsl.ops.types import SeqType
 from . import reference as ref
 from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
                                       registry_count, rng, to_numpy, weight)

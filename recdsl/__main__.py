@@ -1,0 +1,6 @@
+"""`python -m recdsl` is the `recdsl` command."""
+import sys
+
+from recdsl.cli.main import main
+
+sys.exit(main())

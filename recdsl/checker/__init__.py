@@ -1,0 +1,1 @@
+"""2. AST -> CheckedSpec: names resolved, arguments validated, types, shapes and parameters."""

@@ -1,0 +1,107 @@
+"""How an input slot reads the value given to it (the `accepts` forms of the op registry).
+
+A slot gets the members of its argument: one name, a list, or a group, each with its type.
+Coercion either returns the one type the op sees or raises TypeProblem naming the member at fault.
+"""
+from __future__ import annotations
+
+from recdsl.ops.context import TypeProblem
+from recdsl.ops.types import (BagType, DenseType, FieldListType, FieldType, SeqType, StackType, VectorType,
+                          shape_text)
+
+POOL_HINT = "pool it first, e.g. `pool {name}_vec = avg({name})`, or use din/attention"
+
+
+def flatten(members):
+    """Expand FieldListType members (groups) into their items."""
+    out = []
+    for name, t in members:
+        if isinstance(t, FieldListType):
+            out.extend(flatten(list(t.items)))
+        else:
+            out.append((name, t))
+    return out
+
+
+def _what(name: str, t) -> str:
+    return f"`{name}` is {t.describe} {shape_text(t)}"
+
+
+def as_vector(members, op: str):
+    items = flatten(members)
+    for name, t in items:
+        if isinstance(t, (BagType, SeqType)):
+            raise TypeProblem(f"{_what(name, t)}; {op} needs a vector [B, n]", POOL_HINT.format(name=name))
+    return VectorType(sum(t.width for _, t in items))
+
+
+def as_fields(members, op: str):
+    items = flatten(members)
+    count, dims = 0, []
+    for name, t in items:
+        if isinstance(t, (BagType, SeqType)):
+            raise TypeProblem(f"{_what(name, t)}; {op} needs embedding fields", POOL_HINT.format(name=name))
+        if isinstance(t, DenseType):
+            raise TypeProblem(f"{_what(name, t)}, not an embedding field; {op} needs fields",
+                              f"embed it: numeric(dim=...) or numeric(boundaries=[...], dim=...)")
+        if isinstance(t, VectorType):
+            raise TypeProblem(f"{_what(name, t)}, not an embedding field; {op} needs fields",
+                              "use features, pooled bags or attention outputs, or feed vectors to mlp/concat")
+        dims.append((name, t.dim))
+        count += t.count if isinstance(t, StackType) else 1
+    for (first, d0), (other, d) in zip(dims, dims[1:]):
+        if d != d0:
+            raise TypeProblem(
+                f"{op} needs fields of one dim, but `{first}` is {d0} and `{other}` is {d}",
+                f"give every field of {op} the same embedding dim (dim={d0})")
+    return StackType(count, dims[0][1])
+
+
+def as_query(members, op: str):
+    items = flatten(members)
+    for name, t in items:
+        if isinstance(t, (BagType, SeqType)):
+            raise TypeProblem(f"{_what(name, t)}; the {op} query must be one vector per row",
+                              POOL_HINT.format(name=name))
+        if isinstance(t, StackType):
+            raise TypeProblem(f"{_what(name, t)}; the {op} query must be one vector per row",
+                              "use concat(...) or mlp to flatten it")
+    return FieldType(sum(t.width for _, t in items))
+
+
+def as_sequence(members, op: str):
+    items = flatten(members)
+    for name, t in items:
+        if not isinstance(t, (BagType, SeqType)):
+            raise TypeProblem(f"{_what(name, t)}; {op} needs a sequence or bag [B, L, d]",
+                              "pass a sequence(...) or multi(...) feature, or a sequence block")
+    (first, t0), lengths = items[0], {t.length for _, t in items}
+    if len(lengths) > 1:
+        other, t1 = next((n, t) for n, t in items if t.length != t0.length)
+        raise TypeProblem(f"sequences of unequal length: `{first}` has {t0.length}, `{other}` has {t1.length}",
+                          "give aligned sequences the same max_len")
+    kind = SeqType if all(isinstance(t, SeqType) for _, t in items) else BagType
+    return kind(t0.length, sum(t.dim for _, t in items))
+
+
+def as_fields_or_sequence(members, op: str):
+    items = flatten(members)
+    if items and all(isinstance(t, (BagType, SeqType)) for _, t in items):
+        return SeqType(*as_sequence(members, op).shape[1:])
+    return as_fields(members, op)
+
+
+def as_any(members, op: str):
+    if len(members) == 1:
+        return members[0][1]
+    return FieldListType(tuple(members))
+
+
+COERCE = {
+    "vector": as_vector,
+    "fields": as_fields,
+    "query": as_query,
+    "sequence": as_sequence,
+    "fields_or_sequence": as_fields_or_sequence,
+    "any": as_any,
+}

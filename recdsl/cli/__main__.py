@@ -1,0 +1,5 @@
+import sys
+
+from recdsl.cli.main import main
+
+sys.exit(main())

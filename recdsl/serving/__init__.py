@@ -1,0 +1,1 @@
+"""7. A trained run -> a SavedModel that takes raw feature values."""
