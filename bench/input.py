@@ -118,14 +118,14 @@ def step_rate(spec, split, batch_size: int, steps: int, repeats: int, seed: int)
     from recdsl.data.schema import schema_of
     from recdsl.emitter import emit
     from recdsl.training.config import RunConfig
-    from recdsl.training.run import _compile, use_xla
+    from recdsl.training.compilation import compile_model, use_xla
 
     config = RunConfig(seed=seed, batch_size=batch_size)
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(config.precision)
     jit = use_xla(config.jit_compile, keras, spec)
     model = emit(spec)
-    _compile(model, schema_of(spec).labels, config, keras, jit)
+    compile_model(model, schema_of(spec).labels, config, keras, jit)
     n_batches = max(1, min(steps, split.rows // batch_size))
     if split.rows < batch_size:
         raise SystemExit(f"{split.rows} training rows are fewer than one batch of {batch_size}")

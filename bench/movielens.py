@@ -35,7 +35,7 @@ def prepare(src: Path, out: Path) -> Path:
 
 def run_recdsl(model: str, data: Path, seed: int, work: Path, epochs: int) -> dict:
     from recdsl.training.config import load_config
-    from recdsl.training.run import train
+    from recdsl.training.fit import train
 
     config = load_config(ROOT / "examples" / "movielens" / "run.yaml", {"seed": seed, "epochs": epochs})
     result = train(ROOT / "examples" / "movielens" / f"{model}.rec", data / "train.parquet", data / "valid.parquet",

@@ -16,7 +16,7 @@ What is measured, for every spec (--specs), batch size (--batch-sizes) and confi
               with recdsl's `jit_compile: auto` (XLA on a GPU and under JAX, off on CPU)
 
 Each model is built fresh (seeded), compiled exactly as `recdsl train` compiles it
-(recdsl.training.run._compile: Adam, binary cross-entropy, AUC + logloss metrics; the
+(recdsl.training.compilation.compile_model: Adam, binary cross-entropy, AUC + logloss metrics; the
 reference gets the same compile call), and fed random but valid inputs generated once as
 numpy (ids within each table's rows, never the padding row; sequences of random length
 1..max_len, padded with 0 at the end; aligned sequences of one length share lengths),
@@ -124,7 +124,7 @@ def settings(config: str, backend: str, gpu) -> tuple[str, bool]:
     """(dtype policy, jit_compile) of a configuration on this backend and machine."""
     import keras
 
-    from recdsl.training.run import use_xla
+    from recdsl.training.compilation import use_xla
 
     if config == "float32":
         return "float32", backend == "jax"   # JAX has no compiled mode without XLA
@@ -208,10 +208,10 @@ def compile_like_recdsl(model, spec, jit: bool, loss_only: bool) -> None:
 
     from recdsl.data.schema import schema_of
     from recdsl.training.config import RunConfig
-    from recdsl.training.run import _compile
+    from recdsl.training.compilation import compile_model
 
     if not loss_only:
-        _compile(model, schema_of(spec).labels, RunConfig(), keras, jit)
+        compile_model(model, schema_of(spec).labels, RunConfig(), keras, jit)
         return
     losses = {lab.output: (keras.losses.BinaryCrossentropy() if lab.loss == "binary"
                            else keras.losses.MeanSquaredError()) for lab in schema_of(spec).labels}

@@ -1,4 +1,7 @@
-"""`recdsl build`: spec -> out/ with model.keras, graph.json, the diagram and a summary table."""
+"""`recdsl build`: spec -> out/ with model.keras, graph.json, the diagram and a summary table.
+
+Also the home of the plain-text node tables: `format_table` lays out every one, `node_table` is
+`recdsl check --table`, `summary_table` the build folder's summary.txt."""
 from __future__ import annotations
 
 import time
@@ -31,6 +34,13 @@ def format_table(rows: list[tuple[str, ...]], footer: str) -> str:
 
     lines = [line(rows[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in rows[1:]] + [footer]
     return "\n".join(text.rstrip() for text in lines)
+
+
+def node_table(spec: CheckedSpec) -> str:
+    """node | kind | op | output shape | parameters, with the checker's counts (no Keras)."""
+    rows = [("node", "kind", "op", "output shape", "params")]
+    rows += [(n.name, n.kind, n.op, shape_text(n.type), f"{n.params:,}") for n in spec.nodes]
+    return format_table(rows, f"total parameters: {spec.total_params:,}")
 
 
 def summary_table(spec: CheckedSpec, model) -> str:

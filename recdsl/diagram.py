@@ -9,6 +9,7 @@ from pathlib import Path
 import graphviz
 import networkx as nx
 
+from recdsl.graph import shape_label
 from recdsl.ops.registry import load
 
 CLUSTERS = (
@@ -25,10 +26,6 @@ NODE_COLOURS = {"feature": "#c9defc", "group": "#dde9fb", "pool": "#cdeec5", "ga
 
 class GraphvizMissing(RuntimeError):
     """The `dot` program is not installed; the .dot file was written instead."""
-
-
-def shape_label(shape) -> str:
-    return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
 def _short(value) -> str:

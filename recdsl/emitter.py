@@ -15,18 +15,13 @@ layer's torch parameters by variable path (LAYER/VARIABLE), and torch rejects ".
 """
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 
-from recdsl.ops.features import RESERVED_ROWS
-from recdsl.ops.registry import load
 from recdsl.checker.spec import CheckedSpec, Node
+from recdsl.ops.features import RESERVED_ROWS
+from recdsl.ops.registry import OpSpec, load
 from recdsl.ops.types import BagType, SeqType
-
-# Arguments that configure the spec, not the layer.
-NOT_LAYER_ARGS = {"share", "weight", "label", "sep", "column", "of", "max_len", "vocab", "vocab_file",
-                  "size", "max_tokens", "buckets", "boundaries"}
 
 
 @dataclass
@@ -36,12 +31,29 @@ class Value:
 
 
 @dataclass
+class Call:
+    """How a node's layer is called: its tensors in the order of the emit contract, the mask
+    it consumes, and the mask its output keeps."""
+
+    tensors: list
+    mask: object = None
+    keeps: object = None
+    single: bool = False
+
+    def apply(self, layer, method=None):
+        fn = getattr(layer, method) if method else layer
+        x = self.tensors[0] if self.single else self.tensors
+        return fn(x, mask=self.mask) if self.mask is not None else fn(x)
+
+
+@dataclass
 class Emitter:
     spec: CheckedSpec
     keras: object = None
     inputs: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     layers: dict = field(default_factory=dict)
+    calls: dict = field(default_factory=dict)  # node name -> the Call its layer got
 
     def run(self):
         import keras
@@ -50,9 +62,9 @@ class Emitter:
         self.registry = load()
         for node in self.spec.nodes:
             if node.kind == "feature":
-                self._feature(node)
+                self._feature(node, self.registry[node.op])
             elif node.kind != "group":
-                self._node(node)
+                self._node(node, self.registry[node.op])
         outputs = {n.name: self.values[n.name].tensor for n in self.spec.outputs}
         model = keras.Model(inputs=self.inputs, outputs=outputs, name=self.spec.name)
         model.input_spec = self._input_spec()
@@ -68,105 +80,97 @@ class Emitter:
         model; a reloaded model.keras checks the declared shapes again)."""
         from keras.layers import InputSpec
 
-        sequences = {n.name for n in self.spec.nodes if n.kind == "feature" and n.op in ("multi", "sequence")}
-        return [InputSpec(shape=(None, None) if name in sequences else (None,) + tuple(self.inputs[name].shape[1:]),
+        lists = {n.name for n in self.spec.nodes if n.kind == "feature" and self.registry[n.op].feature == "rows"}
+        return [InputSpec(shape=(None, None) if name in lists else (None,) + tuple(self.inputs[name].shape[1:]),
                           allow_last_axis_squeeze=True, name=name)
                 for name in sorted(self.inputs)]
 
     # --- features -------------------------------------------------------------------------
 
-    def _feature(self, node: Node) -> None:
-        from recdsl.layers.embedding import FeatureEmbedding, NumericFeature
+    def _feature(self, node: Node, op: OpSpec) -> None:
+        if op.feature == "numeric":
+            ids, layer = self._numeric(node)
+            mask = None
+        else:
+            ids, layer, mask = self._embedded(node, op.feature == "rows")
+        self.inputs[node.name] = ids
+        self.layers[node.name] = layer
+        self.values[node.name] = Value(layer(ids), mask)
+
+    def _numeric(self, node: Node):
+        from recdsl.layers.embedding import NumericFeature
+
+        k, name = self.keras, feature_layer_name(node.name)
+        if node.arg("boundaries") is not None:
+            rows = len(node.arg("boundaries")) + 1 + RESERVED_ROWS
+            return (k.Input(shape=(), dtype="int32", name=node.name),
+                    NumericFeature("bucket", dim=node.type.dim, name=name, rows=rows))
+        mode = "project" if node.arg("dim") is not None else "dense"
+        return (k.Input(shape=(node.arg("size"),), dtype="float32", name=node.name),
+                NumericFeature(mode, size=node.arg("size"), dim=node.arg("dim"), name=name))
+
+    def _embedded(self, node: Node, rows_list: bool):
+        from recdsl.layers.embedding import FeatureEmbedding
         from recdsl.layers.glue import PaddingMask
 
-        k = self.keras
-        if node.op == "numeric":
-            bucketised = node.arg("boundaries") is not None
-            if bucketised:
-                ids = k.Input(shape=(), dtype="int32", name=node.name)
-                layer = NumericFeature("bucket", dim=node.type.dim, name=feature_layer_name(node.name),
-                                       rows=len(node.arg("boundaries")) + 1 + RESERVED_ROWS)
-            else:
-                ids = k.Input(shape=(node.arg("size"),), dtype="float32", name=node.name)
-                mode = "project" if node.arg("dim") is not None else "dense"
-                layer = NumericFeature(mode, size=node.arg("size"), dim=node.arg("dim"),
-                                       name=feature_layer_name(node.name))
-            self.inputs[node.name] = ids
-            self.values[node.name] = Value(layer(ids))
-            self.layers[node.name] = layer
-            return
-        sequence = node.op in ("multi", "sequence")
-        ids = k.Input(shape=(node.arg("max_len"),) if sequence else (), dtype="int32", name=node.name)
-        self.inputs[node.name] = ids
+        ids = self.keras.Input(shape=(node.arg("max_len"),) if rows_list else (), dtype="int32", name=node.name)
         if node.share_kind == "table":
             layer = self.layers[node.shares]
         else:
-            table = node.arg("of") if sequence else dict(node.args)
+            table = node.arg("of") if rows_list else dict(node.args)
             # the checker counted this node's own table as rows * dim (vocab files already read there)
             rows = node.params // table["dim"]
             layer = FeatureEmbedding(rows, table["dim"], l2=table.get("l2", 0.0), name=feature_layer_name(node.name))
-        self.layers[node.name] = layer
-        mask = PaddingMask(name=f"{node.name}-mask")(ids) if sequence else None
-        self.values[node.name] = Value(layer(ids), mask)
+        mask = PaddingMask(name=f"{node.name}-mask")(ids) if rows_list else None
+        return ids, layer, mask
 
     # --- pools, gates, blocks, outputs --------------------------------------------------
 
-    def _node(self, node: Node) -> None:
+    def _node(self, node: Node, op: OpSpec) -> None:
+        layer = self._layer(node, op)
+        call = self._call(node, op)
+        self.calls[node.name] = call
+        out = call.apply(layer)
+        self.values[node.name] = Value(out, call.keeps if isinstance(node.type, (SeqType, BagType)) else None)
+
+    def _layer(self, node: Node, op: OpSpec):
         from recdsl.layers import load_layer
 
-        op = self.registry[node.op]
-        layer = self._layer(node, load_layer(op.layer))
-        slots = {}
-        for slot in op.inputs:
-            bindings = [b for b in node.inputs if b.role == slot.name]
-            if not bindings:
-                continue
-            joined = [self._join(node, slot.accepts, b.members, f"{layer_name(node.name)}-{slot.name}{i or ''}")
-                      for i, b in enumerate(bindings)]
-            slots[slot.name] = joined if slot.variadic else joined[0]
-        gate = [b for b in node.inputs if b.role == "gate.by"]
-        if gate:
-            slots["gate.by"] = self._join(node, "vector", gate[0].members, f"{layer_name(node.name)}-gate_by")
-        self.values[node.name] = self._call(node, layer, slots)
-
-    def _layer(self, node: Node, cls):
         if node.share_kind == "weights":
             return self.layers[node.shares]
-        accepted = inspect.signature(cls.__init__).parameters
-        kwargs = {k: v for k, v in node.args if k in accepted and k not in NOT_LAYER_ARGS}
-        if "mode" in accepted:
-            kwargs["mode"] = node.op
-        if "kind" in accepted:
-            kwargs["kind"] = node.op
-        layer = cls(name=layer_name(node.name), **kwargs)
+        args = dict(node.args)
+        kwargs = {p.name: args[p.name] for p in op.layer_params if p.name in args}
+        layer = load_layer(op.layer)(name=layer_name(node.name), **dict(op.layer_args), **kwargs)
         self.layers[node.name] = layer
         return layer
 
-    def _call(self, node: Node, layer, slots) -> Value:
-        op = node.op
-        if op in ("sum", "avg", "max"):
-            x = slots["x"]
-            return Value(layer(x.tensor, mask=x.mask))
-        if op in ("din", "attention"):
-            q, keys = slots["query"], slots["keys"]
-            parts = [q.tensor, keys.tensor] + ([slots["values"].tensor] if "values" in slots else [])
-            out = layer(parts, mask=keys.mask)
-            return Value(out, keys.mask if isinstance(node.type, SeqType) else None)
-        if op in ("self_attention", "transformer"):
-            x = slots["x"]
-            out = layer(x.tensor, mask=x.mask) if x.mask is not None else layer(x.tensor)
-            return Value(out, x.mask)
-        if op == "poso":
-            return Value(layer([slots["x"].tensor, slots["by"].tensor]))
-        if op == "mlp" and "gate.by" in slots:
-            return Value(layer([slots["x"].tensor, slots["gate.by"].tensor]))
-        if op in ("concat", "add", "multiply"):
-            xs = slots["x"]
-            return Value(layer([v.tensor for v in xs]), xs[0].mask if op != "concat" else None)
-        first = self.registry[op].inputs[0].name
-        return Value(layer(slots[first].tensor))
+    def _call(self, node: Node, op: OpSpec) -> Call:
+        """The node's slots joined and ordered as the emit contract says (recdsl/ops/registry.py)."""
+        tensors, mask, keeps, single = [], None, None, True
+        for slot, role in self._slots(op, node):
+            bindings = [b for b in node.inputs if b.role == role]
+            if not bindings:
+                continue
+            base = f"{layer_name(node.name)}-{role.replace('.', '_')}"
+            values = [self._join(slot.accepts, b.members, f"{base}{i or ''}") for i, b in enumerate(bindings)]
+            tensors.extend(v.tensor for v in values)
+            single = single and not slot.variadic and len(tensors) == 1
+            if slot.mask == "consume" and mask is None:
+                mask = values[0].mask
+            if slot.mask in ("consume", "keep") and keeps is None:
+                keeps = values[0].mask
+        return Call(tensors, mask, keeps, single and len(tensors) == 1)
 
-    def _join(self, node: Node, accepts: str, members, name: str) -> Value:
+    def _slots(self, op: OpSpec, node: Node):
+        """(Input, binding role) for the op's own slots, then those of nested calls (`gate.by`)."""
+        yield from ((slot, slot.name) for slot in op.inputs)
+        for param in op.params:
+            value = node.arg(param.name)
+            if param.kind == "call" and isinstance(value, dict):
+                nested = self.registry[value["op"]]
+                yield from ((slot, f"{param.name}.{slot.name}") for slot in nested.inputs)
+
+    def _join(self, accepts: str, members, name: str) -> Value:
         from recdsl.layers.glue import FieldJoin
         from recdsl.layers.merge import Merge
 

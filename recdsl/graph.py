@@ -78,6 +78,23 @@ def data_graph(graph: nx.DiGraph) -> nx.DiGraph:
     return data
 
 
+def shape_label(shape) -> str:
+    """A node's or edge's shape as text: `[B, 50, 16]`."""
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def to_text(graph: nx.DiGraph) -> str:
+    """One line per node: `name: op [shape] N params <- sources` (`recdsl graph`)."""
+    lines = []
+    for name, attrs in graph.nodes(data=True):
+        sources = ", ".join(f"{u} ({d['kind']})" if d["kind"] != "data"
+                            else u + (f", {u} ({d['share_kind']})" if d.get("share_kind") else "")
+                            for u, _, d in graph.in_edges(name, data=True))
+        lines.append(f"{name}: {attrs['op']} {shape_label(attrs['shape'])} {attrs['params']:,} params"
+                     + (f" <- {sources}" if sources else ""))
+    return "".join(line + "\n" for line in lines)
+
+
 def to_json_text(graph: nx.DiGraph) -> str:
     """Node-link JSON, byte-for-byte deterministic for the same spec."""
     data = nx.node_link_data(graph, edges="edges")

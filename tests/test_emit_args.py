@@ -1,5 +1,6 @@
-"""Every argument a pool/gate/block/output op declares reaches its Keras layer, unless the emitter
-uses it itself (share=, weight=, label=): a dropped argument would silently build another model."""
+"""Every argument a pool/gate/block/output op declares reaches its Keras layer, unless the registry
+marks it as configuring the spec (share=, weight=, label=): a dropped argument would silently build
+another model."""
 from __future__ import annotations
 
 import inspect
@@ -9,11 +10,11 @@ import pytest
 pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
-from recdsl.emitter import NOT_LAYER_ARGS, emit  # noqa: E402
+from recdsl.emitter import emit  # noqa: E402
 from recdsl.layers import load_layer  # noqa: E402
 from recdsl.ops.registry import load  # noqa: E402
 
-HANDLED_BY_EMITTER = {"share", "weight", "label", "gate"}
+SPEC_ONLY = {"share", "weight", "label"}
 
 
 @pytest.mark.parametrize("op", sorted(n for n, o in load().items() if o.family != "feature"))
@@ -21,10 +22,11 @@ def test_every_layer_argument_is_passed(op):
     spec = load()[op]
     accepted = inspect.signature(load_layer(spec.layer).__init__).parameters
     for param in spec.params:
-        if param.name in HANDLED_BY_EMITTER:
+        if param.name in SPEC_ONLY:
+            assert not param.to_layer, f"{op}: {param.name} configures the spec, not the layer"
             continue
         assert param.name in accepted, f"{op}: {param.name} is not an argument of {spec.layer}"
-        assert param.name not in NOT_LAYER_ARGS, f"{op}: {param.name} would be dropped by the emitter"
+        assert param.to_layer, f"{op}: {param.name} would be dropped by the emitter"
 
 
 def test_din_normalize_and_output_reach_the_layer(tmp_path):

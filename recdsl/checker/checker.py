@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from recdsl.checker.arguments import resolve_args, value_of
+from recdsl.checker.binding import bind_call
 from recdsl.checker.forms import COERCE
+from recdsl.checker.problems import ArgProblem, Poisoned
+from recdsl.checker.spec import Binding, CheckedSpec, Node
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.limits import deep_recursion, too_deep
@@ -12,19 +16,16 @@ from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
 from recdsl.ops.context import OpContext, TypeProblem
 from recdsl.ops.registry import load
-from recdsl.checker.arguments import ArgProblem, bind_call, value_of
-from recdsl.checker.spec import Binding, CheckedSpec, Node
 from recdsl.ops.types import FieldListType
 
 FAMILY_OF_KIND = {"feature": "feature", "pool": "pool", "gate": "gate", "block": "block", "output": "output"}
 NESTED_FAMILIES = ("pool", "gate", "block")
 
 
-class _Poisoned(Exception):
-    """A node whose own error was already reported; its dependents stay quiet."""
-
-
 class Checker:
+    """Checks one spec. It is the Resolver (recdsl.checker.arguments) its argument validation
+    calls back through: `resolve`, `input` and `error`."""
+
     def __init__(self, spec: ast.Spec, sources: dict[str, str] | None = None):
         self.spec = spec
         self.registry = load()
@@ -50,8 +51,8 @@ class Checker:
         self._declare()
         for name in self.statements:
             try:
-                self._resolve(name, None)
-            except _Poisoned:
+                self.resolve(name, None)
+            except Poisoned:
                 continue
             except RecursionError:
                 self.errors.append(too_deep(self.statements[name].name_span, f"to check `{name}`"))
@@ -84,26 +85,27 @@ class Checker:
 
     # --- resolution ---------------------------------------------------------------------
 
-    def _resolve(self, name: str, ref: ast.Name | None) -> Node:
+    def resolve(self, name: str, ref: ast.Name | None) -> Node:
+        """The checked node `name`, checking its statement first if need be; `ref` (the mention) marks it used."""
         if ref is not None:
             self.used.add(name)
         if name in self.nodes:
             return self.nodes[name]
         if name in self.failed:
-            raise _Poisoned(name)
+            raise Poisoned(name)
         if name not in self.statements:
             hint = did_you_mean(name, list(self.statements)) or "declare it with feature/group/pool/gate/block"
             self.error(ref.span, f"undefined name `{name}`", hint)
-            raise _Poisoned(name)
+            raise Poisoned(name)
         if name in self.visiting:
             cycle = self.visiting[self.visiting.index(name):] + [name]
             self.error(ref.span, "cycle: " + " -> ".join(cycle), "a node cannot depend on itself")
             self.failed.update(cycle)
-            raise _Poisoned(name)
+            raise Poisoned(name)
         self.visiting.append(name)
         try:
             node = self._statement(self.statements[name])
-        except _Poisoned:
+        except Poisoned:
             self.failed.add(name)
             self._mark_referenced(self.statements[name])
             raise
@@ -125,7 +127,7 @@ class Checker:
             return self._group(st)
         if not isinstance(st.value, ast.Call):
             self.error(st.value.span, f"a {st.kind} is defined by an op call", f"write `{st.kind} {st.name} = op(...)`")
-            raise _Poisoned(st.name)
+            raise Poisoned(st.name)
         return self._call(st.value, st.name, st.kind, st.span, anonymous=False)
 
     def _group(self, st: ast.Statement) -> Node:
@@ -133,28 +135,28 @@ class Checker:
         names = tuple(name for name, _ in members)
         if not names:
             self.error(st.value.span, f"group `{st.name}` is empty", "list at least one feature")
-            raise _Poisoned(st.name)
+            raise Poisoned(st.name)
         return Node(st.name, "group", "group", (), (Binding("members", names, True),),
                     FieldListType(tuple(members)), 0, st.span)
 
     def _member(self, expr: ast.Expr, owner: str) -> tuple[str, object]:
         """One name (or nested call) feeding an input slot: (node name, its type)."""
         if isinstance(expr, ast.Name):
-            node = self._resolve(expr.id, expr)
+            node = self.resolve(expr.id, expr)
             return node.name, node.type
         if isinstance(expr, ast.Call):
             node = self._nested(expr, owner)
             return node.name, node.type
         self.error(expr.span, "expected a feature or node name here",
                    "inputs are names of features, groups, pools, gates or blocks")
-        raise _Poisoned(owner)
+        raise Poisoned(owner)
 
     def _nested(self, call: ast.Call, owner: str) -> Node:
         spec = self.registry.get(call.op)
         if spec is not None and spec.family not in NESTED_FAMILIES:
             self.error(call.op_span, f"`{call.op}` cannot be nested here",
                        "only pool, gate and block ops can be used inline as inputs")
-            raise _Poisoned(owner)
+            raise Poisoned(owner)
         base = f"{owner}.{call.op}"
         name, k = base, 2
         while name in self.nodes or name in self.statements:
@@ -168,29 +170,29 @@ class Checker:
     def _call(self, call: ast.Call, name: str, kind: str, span: Span, anonymous: bool) -> Node:
         spec = self._op(call, kind, name)
         try:
-            bound = bind_call(spec, call, self.registry)
+            bound = bind_call(spec, call)
         except ArgProblem as problems:
             for p in problems.items:
                 self.error(p.span, p.message, p.hint)
-            raise _Poisoned(name) from None
-        ctx = OpContext(spec, {}, {}, {}, {"spec_dir": self.spec_dir})
+            raise Poisoned(name) from None
+        ctx = OpContext(spec, {}, {}, spec_dir=self.spec_dir)
         bindings = []
         poisoned = False
         for slot, exprs in bound.inputs:
             try:
-                coerced, binding = self._input(spec, slot, exprs, name, ctx)
-            except _Poisoned:
+                coerced, binding = self.input(spec, slot, exprs, name, ctx)
+            except Poisoned:
                 poisoned = True
                 continue
             bindings.extend(binding)
             ctx.inputs[slot.name] = coerced
         try:
-            ctx.args.update(self._args(spec, bound, name, ctx, bindings))
-        except _Poisoned:
+            ctx.args.update(resolve_args(self, spec, bound, name, ctx, bindings))
+        except Poisoned:
             poisoned = True
         if poisoned:
-            raise _Poisoned(name)
-        shares, share_kind = self._sharing(spec, bound, ctx, name)
+            raise Poisoned(name)
+        shares, share_kind = self._sharing(ctx)
         out = self._apply(spec, bound, ctx, lambda: spec.infer(ctx), call, name)
         params = 0 if share_kind == "weights" else self._apply(spec, bound, ctx, lambda: spec.count(ctx, out),
                                                                  call, name)
@@ -199,20 +201,21 @@ class Checker:
         node = Node(name, kind, spec.name, args, tuple(bindings), out, params, span, shares, share_kind,
                     anonymous, input_types)
         if share_kind == "weights":
-            self._check_share(node, bound, name)
+            self._check_share(node, bound, next(iter(ctx.refs)))
         return node
 
-    def _check_share(self, node: Node, bound, name: str) -> None:
-        target = self.nodes[node.shares]
-        mine = {k: v for k, v in node.args if k != "share"}
-        theirs = {k: v for k, v in target.args if k != "share"}
+    def _check_share(self, node: Node, bound, via: str) -> None:
+        """A node sharing weights (through its ref argument `via`) must match the owner's arguments and inputs."""
+        name, target = node.name, self.nodes[node.shares]
+        mine = {k: v for k, v in node.args if k != via}
+        theirs = {k: v for k, v in target.args if k != via}
         if mine != theirs or node.input_types != target.input_types:
             diff = [k for k in mine if mine[k] != theirs.get(k)]
             what = f"argument `{diff[0]}` differs ({mine[diff[0]]!r} vs {theirs.get(diff[0])!r})" if diff \
                 else "input widths differ"
-            self.error(bound.span_of("share"), f"`{name}` cannot share the weights of `{target.name}`: {what}",
+            self.error(bound.span_of(via), f"`{name}` cannot share the weights of `{target.name}`: {what}",
                        "shared weights need the same op, arguments and input widths")
-            raise _Poisoned(name)
+            raise Poisoned(name)
 
     def _op(self, call: ast.Call, kind: str, name: str):
         spec = self.registry.get(call.op)
@@ -221,14 +224,15 @@ class Checker:
             options = [n for n, s in self.registry.items() if s.family == family]
             hint = did_you_mean(call.op, options) or f"{kind} ops: " + ", ".join(sorted(options))
             self.error(call.op_span, f"unknown {kind} op `{call.op}`", hint)
-            raise _Poisoned(name)
+            raise Poisoned(name)
         if spec.family != family and kind in FAMILY_OF_KIND:
             self.error(call.op_span, f"`{call.op}` is a {spec.family} op, not a {kind} op",
                        f"declare it with `{spec.family} {name} = {call.op}(...)`")
-            raise _Poisoned(name)
+            raise Poisoned(name)
         return spec
 
-    def _input(self, spec, slot, exprs, owner, ctx):
+    def input(self, spec, slot, exprs, owner, ctx):
+        """Resolve and coerce one input slot: (the type the op sees, its Bindings); records it in `ctx`."""
         coerce = COERCE[slot.accepts]
         types, bindings, all_members = [], [], []
         for expr in exprs:
@@ -236,28 +240,25 @@ class Checker:
             members = [self._member(item, owner) for item in items]
             if not members:
                 self.error(expr.span, f"`{slot.name}` is an empty list", "list at least one input")
-                raise _Poisoned(owner)
+                raise Poisoned(owner)
             try:
                 types.append(coerce(members, spec.name))
             except TypeProblem as problem:
                 self.error(expr.span, problem.message, problem.hint)
-                raise _Poisoned(owner) from None
+                raise Poisoned(owner) from None
             bindings.append(Binding(slot.name, tuple(n for n, _ in members), isinstance(expr, ast.ListExpr)))
             all_members.extend(members)
         ctx.members[slot.name] = all_members
-        ctx.extra.setdefault("spans", {})[slot.name] = exprs[0].span
+        ctx.spans[slot.name] = exprs[0].span
         return (types if slot.variadic else types[0]), bindings
 
-    def _args(self, spec, bound, owner, ctx, bindings):
-        from recdsl.checker.arguments import resolve_args
-
-        return resolve_args(self, spec, bound, owner, ctx, bindings)
-
-    def _sharing(self, spec, bound, ctx, name):
-        if "of" in ctx.extra.get("refs", {}):
-            return ctx.extra["refs"]["of"], "table"
-        if "share" in ctx.extra.get("refs", {}):
-            return ctx.extra["refs"]["share"], "weights"
+    @staticmethod
+    def _sharing(ctx: OpContext):
+        """(the node whose table or weights this one reuses, "table" | "weights"), or (None, None)."""
+        if ctx.table is not None and ctx.table.shares is not None:
+            return ctx.table.shares, "table"
+        if ctx.refs:
+            return next(iter(ctx.refs.values())), "weights"
         return None, None
 
     def _apply(self, spec, bound, ctx, rule, call: ast.Call, name: str):
@@ -266,7 +267,7 @@ class Checker:
         except TypeProblem as problem:
             span = bound.span_of(problem.at) if problem.at else call.span
             self.error(span or call.span, problem.message, problem.hint)
-            raise _Poisoned(name) from None
+            raise Poisoned(name) from None
 
 
 def check(spec: ast.Spec, sources: dict[str, str] | None = None) -> CheckedSpec:

@@ -43,7 +43,7 @@ def as_fields(members, op: str):
             raise TypeProblem(f"{_what(name, t)}; {op} needs embedding fields", POOL_HINT.format(name=name))
         if isinstance(t, DenseType):
             raise TypeProblem(f"{_what(name, t)}, not an embedding field; {op} needs fields",
-                              f"embed it: numeric(dim=...) or numeric(boundaries=[...], dim=...)")
+                              "embed it: numeric(dim=...) or numeric(boundaries=[...], dim=...)")
         if isinstance(t, VectorType):
             raise TypeProblem(f"{_what(name, t)}, not an embedding field; {op} needs fields",
                               "use features, pooled bags or attention outputs, or feed vectors to mlp/concat")

@@ -1,4 +1,5 @@
-"""`recdsl export`: argument parsing and printing around recdsl.serving.export."""
+"""`recdsl export`: argument parsing and printing around recdsl.serving (the signature's
+description and the SavedModel)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,8 @@ def add_commands(sub) -> dict:
 def cmd_export(args) -> int:
     import time
 
-    from recdsl.cli.main import UsageError
-    from recdsl.serving.export import ExportExists, describe, export, folder_kind, format_signature
+    from recdsl.serving.savedmodel import export
+    from recdsl.serving.signature import describe, folder_kind
 
     kind = folder_kind(args.run)
     rows = describe(args.run)
@@ -27,10 +28,7 @@ def cmd_export(args) -> int:
         return 0
     out = args.output or args.run / "serving" / "1"
     start = time.perf_counter()
-    try:
-        export(args.run, out, force=args.force)
-    except ExportExists as exists:
-        raise UsageError(exists.render()) from None
+    export(args.run, out, force=args.force)
     print(format_signature(rows, args.run, kind))
     print()
     if kind == "build":
@@ -42,3 +40,34 @@ def cmd_export(args) -> int:
           f"(SavedModel, signature 'serving_default', {inputs} inputs, "
           f"{'raw feature values' if kind == 'run' else 'preprocessed inputs'})")
     return 0
+
+
+def format_signature(rows: list[dict], run_dir, kind: str) -> str:
+    """The `recdsl export --show` text: what the signature takes, one input or output a line."""
+    from recdsl.serving.signature import LENGTHS_SUFFIX, SIGNATURE
+
+    head = (f"signature {SIGNATURE!r} of {run_dir}: "
+            + ("raw feature values, preprocessing inside" if kind == "run" else
+               "PREPROCESSED inputs (a build folder: no preprocessing.json, so no preprocessing inside)"))
+    table = [("", "name", "dtype", "shape", "meaning")]
+    for r in rows:
+        is_values = r["list"] and not r["name"].endswith(LENGTHS_SUFFIX) and kind == "run"
+        table.append((r["role"], r["name"], r["dtype"], _shape_text(r["shape"], r["role"], is_values), r["meaning"]))
+    widths = [max(len(t[i]) for t in table) for i in range(4)]
+    lines = [head, ""]
+    for i, t in enumerate(table):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(t[:4], widths)) + "  " + t[4])
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 7)
+    notes = ["B = rows in the request."]
+    if kind == "run" and any(r["list"] for r in rows):
+        notes.append("N = all list values of the request; NAME_lengths must sum to N "
+                     "(TF Serving REST: use the columnar \"inputs\" format).")
+    return "\n".join(line.rstrip() for line in lines) + "\n\n" + " ".join(notes)
+
+
+def _shape_text(shape, role: str = "input", is_list: bool = False) -> str:
+    """[B], [B, 3] or, for a list's flat values, [N]; an unknown size is "?"."""
+    dims = ["N" if (is_list and i == 0 and role == "input") else ("B" if i == 0 else str(d if d is not None else "?"))
+            for i, d in enumerate(shape)]
+    return "[" + ", ".join(dims) + "]"

@@ -1,4 +1,5 @@
-"""`recdsl train`, `evaluate`, `predict` and `demo`: argument parsing and printing around recdsl.training.run."""
+"""`recdsl train`, `evaluate`, `predict` and `demo`: argument parsing and printing around
+recdsl.training (fit.train, scoring.evaluate and .predict)."""
 from __future__ import annotations
 
 import sys
@@ -80,14 +81,14 @@ def cmd_train(args) -> int:
     config = _config(args)
     if not args.train:
         if args.valid or args.test:
-            from recdsl.cli.main import UsageError
+            from recdsl.errors import UsageError
 
             raise UsageError("--valid/--test need --train")
         _check_synthetic_fits(args.spec, config)
         return _demo(args.output or Path("runs") / "demo", config, args, specs=[args.spec])
     spec = recdsl.typecheck(args.spec)
     out = args.output or Path("runs") / spec.name
-    from recdsl.training.run import train
+    from recdsl.training.fit import train
 
     result = train(args.spec, args.train, args.valid, args.test, out, config=config, force=args.force,
                    resume=args.resume, verbose=_verbose(args), log=_log(args))
@@ -98,7 +99,7 @@ def cmd_train(args) -> int:
 def _check_synthetic_fits(spec_path, config) -> None:
     """Without --train a spec trains on the synthetic click log, which has specs/din.rec's columns."""
     import recdsl
-    from recdsl.cli.main import UsageError
+    from recdsl.errors import UsageError
     from recdsl.data.schema import schema_of
     from recdsl.demo.synthetic import SCHEMA
 
@@ -112,6 +113,7 @@ def _check_synthetic_fits(spec_path, config) -> None:
 
 
 def _summary(result) -> None:
+    from recdsl.training.diagnostics import warnings_of
     from recdsl.training.report import format_metrics_table
 
     if result.metrics:
@@ -119,15 +121,15 @@ def _summary(result) -> None:
     t = result.timing
     speed = f", {t['samples_per_sec']:,.0f} samples/s" if t.get("samples_per_sec") else ""
     print(f"{t['epochs']} epoch(s) in {t['train_seconds']:.1f} s{speed}; best epoch {t['best_epoch']}")
-    for name, stats in result.attention.items():
-        for warning in stats.get("warnings") or ([stats["warning"]] if stats.get("warning") else []):
+    for stats in result.attention.values():
+        for warning in warnings_of(stats):
             print(f"warning: {warning}")
     print(f"run folder: {result.run_dir}  (report.md, model.keras, metrics.json)")
 
 
 def cmd_evaluate(args) -> int:
     from recdsl.training.report import format_metrics_table
-    from recdsl.training.run import evaluate
+    from recdsl.training.scoring import evaluate
 
     metrics, split = evaluate(args.run, args.data, missing=args.missing)
     print(format_metrics_table({"data": metrics}))
@@ -138,7 +140,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from recdsl.training.run import predict
+    from recdsl.training.scoring import predict
 
     ids = [c.strip() for c in args.id_columns.split(",") if c.strip()]
     path, split = predict(args.run, args.data, args.output, id_columns=ids, missing=args.missing, force=args.force)
@@ -151,7 +153,7 @@ def demo_specs() -> list[Path]:
     for base in (Path(__file__).resolve().parents[2] / "specs", Path(__file__).resolve().parents[1] / "specs"):
         if (base / "din.rec").is_file() and (base / "din_avg.rec").is_file():
             return [base / "din.rec", base / "din_avg.rec"]
-    from recdsl.cli.main import UsageError
+    from recdsl.errors import UsageError
 
     raise UsageError("the bundled specs (specs/din.rec, specs/din_avg.rec) are not installed")
 
@@ -163,7 +165,8 @@ def cmd_demo(args) -> int:
 def _demo(out: Path, config, args, specs, rows: int = DEMO_ROWS) -> int:
     """Write a synthetic click log, train each spec on it, and compare them."""
     from recdsl.demo.synthetic import write_click_log
-    from recdsl.training.run import prepare_run_dir, train
+    from recdsl.training.fit import train
+    from recdsl.training.runs import prepare_run_dir
 
     log = _log(args)
     out = prepare_run_dir(out, force=args.force)

@@ -59,8 +59,3 @@ class FixLog:
     def rows(self) -> list[dict]:
         return [{"split": f.split, "column": f.column, "what": f.what, "rows": f.rows, "first": f.first}
                 for f in self.entries.values()]
-
-    def merge(self, other: "FixLog") -> None:
-        for key, fix in other.entries.items():
-            mine = self.entries.setdefault(key, Fix(fix.split, fix.column, fix.what, 0, fix.first))
-            mine.rows += fix.rows

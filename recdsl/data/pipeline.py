@@ -28,7 +28,9 @@ import numpy as np
 
 from recdsl.data import source
 from recdsl.data.errors import FixLog
+from recdsl.data.keys import extra_of, label_key, label_of, length_key, missing_key
 from recdsl.data.preprocess import Preprocessor
+from recdsl.ops.rows import PADDING_ROW
 
 ROW_BYTES_GUESS = 8  # bytes per model-input value once preprocessed (int32/float32 + overhead)
 
@@ -67,13 +69,13 @@ class Split:
             for k, v in inputs.items():
                 parts.setdefault(k, []).append(v)
             for k, v in raw.items():
-                if k.startswith("label:") or k.startswith("extra:"):
+                if label_of(k) is not None or extra_of(k) is not None:
                     parts.setdefault(k, []).append(v)
         joined = {k: np.concatenate(v) for k, v in parts.items()}
         features = [c.feature for c in self.pre.schema.columns]
         self.inputs = {k: joined[k] for k in features} if parts else {}
-        self.targets = {k[6:]: joined[k][:, None] for k in joined if k.startswith("label:")}
-        self.extras = {k[6:]: joined[k] for k in joined if k.startswith("extra:")}
+        self.targets = {label_of(k): joined[k][:, None] for k in joined if label_of(k) is not None}
+        self.extras = {extra_of(k): joined[k] for k in joined if extra_of(k) is not None}
         self.rows = len(next(iter(self.inputs.values()))) if self.inputs else 0
         self.label_rate = {k: float(v.mean()) for k, v in self.targets.items()} if self.rows else {}
         return self
@@ -108,15 +110,15 @@ class Split:
             dtype = {"int64": tf.int64, "string": tf.string, "float32": tf.float32}[self.pre.raw_dtype(col)]
             if col.is_list:
                 signature[col.feature] = tf.TensorSpec([None, col.max_len], dtype)
-                signature[f"{col.feature}#len"] = tf.TensorSpec([None], tf.int32)
+                signature[length_key(col.feature)] = tf.TensorSpec([None], tf.int32)
             elif col.is_numeric:
                 signature[col.feature] = tf.TensorSpec([None, col.size], tf.float32)
             else:
                 signature[col.feature] = tf.TensorSpec([None], dtype)
-                signature[f"{col.feature}#missing"] = tf.TensorSpec([None], tf.bool)
+                signature[missing_key(col.feature)] = tf.TensorSpec([None], tf.bool)
         if self.labels:
             for lab in schema.labels:
-                signature[f"label:{lab.output}"] = tf.TensorSpec([None], tf.float32)
+                signature[label_key(lab.output)] = tf.TensorSpec([None], tf.float32)
 
         def generate():
             for chunk in self._chunks(self.fixes):
@@ -127,7 +129,7 @@ class Split:
             inputs = self.pre.transform(raw)
             if not self.labels:
                 return inputs
-            return inputs, {lab.output: raw[f"label:{lab.output}"][:, None] for lab in schema.labels}
+            return inputs, {lab.output: raw[label_key(lab.output)][:, None] for lab in schema.labels}
 
         self.pre.build_layers()
         ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
@@ -205,8 +207,8 @@ def bucketed_inputs(schema, length_buckets: int) -> list[str]:
 
 
 def used_lengths(ids: np.ndarray) -> np.ndarray:
-    """Per row of an [n, L] index array padded with 0 at the end: the last non-padding position + 1."""
-    used = ids != 0
+    """Per row of an [n, L] index array padded at the end: the last non-padding position + 1."""
+    used = ids != PADDING_ROW
     return np.where(used.any(axis=1), ids.shape[1] - np.argmax(used[:, ::-1], axis=1), 0)
 
 
@@ -218,7 +220,7 @@ def _row_lengths(inputs, names):
     for name in names:
         ids = inputs[name]
         positions = tf.range(1, tf.shape(ids)[-1] + 1)
-        found.append(tf.reduce_max(tf.where(ids != 0, positions, 0), axis=-1))
+        found.append(tf.reduce_max(tf.where(ids != PADDING_ROW, positions, 0), axis=-1))
     return tf.reduce_max(tf.stack(found), axis=0)
 
 

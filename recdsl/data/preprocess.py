@@ -8,7 +8,8 @@
     numeric(boundaries=b)      Discretization(b)              -> rows 2 .. len(b)+2, missing -> 1
     numeric(normalize=...)     standard: Normalization(mean, variance); minmax: (x-min)/(max-min);
                                log: log1p(max(x, 0)); none: x.  Missing -> the training mean.
-Row 0 is padding (positions past a list's length), row 1 is out-of-vocabulary/missing.
+Row 0 is padding (positions past a list's length), row 1 is out-of-vocabulary/missing
+(recdsl.ops.rows).
 Features that share a table (sequence(of=item_id)) share one layer and one vocabulary.
 
 `fit` learns vocabularies and statistics in one streamed pass over the training data; the
@@ -23,10 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from recdsl.data.errors import DataError, FixLog
+from recdsl.data.keys import is_bookkeeping, length_key, missing_key
 from recdsl.data.schema import Column, Schema, Table
+from recdsl.ops.rows import OOV_ROW, PADDING_ROW, RESERVED_ROWS
 
 FORMAT_VERSION = 1
+NUMERIC_STATS = "numeric"  # preprocessing.json's key for the numeric features' statistics
 INT_OOV_TOKEN = -(2 ** 62)  # IntegerLookup's OOV token; must not be a real value
+LOOKUP_SHIFT = OOV_ROW  # a lookup's OOV index 0 -> OOV_ROW, its vocabulary 1.. -> RESERVED_ROWS..
 
 
 @dataclass
@@ -78,7 +83,7 @@ class Preprocessor:
                 entry["seen"] = len(found)
             pre.tables[name] = entry
         for col in schema.columns:
-            if col.kind == "numeric":
+            if col.is_numeric and not col.bucketised:
                 n, s, ss, lo, hi = moments[col.feature]
                 count = np.maximum(n, 1)
                 mean = s / count
@@ -93,7 +98,7 @@ class Preprocessor:
     def to_json(self) -> dict:
         from recdsl.data.schema import schema_to_json
 
-        return {"format": FORMAT_VERSION, "tables": self.tables, "numeric": self.numerics,
+        return {"format": FORMAT_VERSION, "tables": self.tables, NUMERIC_STATS: self.numerics,
                 "schema": schema_to_json(self.schema)}
 
     def save(self, path) -> Path:
@@ -113,7 +118,7 @@ class Preprocessor:
         if data.get("format") != FORMAT_VERSION:
             raise DataError(f"{path}: preprocessing format {data.get('format')!r} is not supported "
                             f"(this recdsl writes {FORMAT_VERSION})")
-        return cls(schema_from_json(data["schema"]), data["tables"], data["numeric"])
+        return cls(schema_from_json(data["schema"]), data["tables"], data[NUMERIC_STATS])
 
     # --- transforming -----------------------------------------------------------------------
 
@@ -121,7 +126,7 @@ class Preprocessor:
         """The dtype raw values of a column are fed in: int64, string (categorical) or float32."""
         return "float32" if col.is_numeric else self.tables[col.table.name]["dtype"]
 
-    def coerce(self, chunk, fixes: FixLog | None = None) -> dict:
+    def coerce(self, chunk) -> dict:
         """A source chunk's arrays with categorical values converted to their table's dtype."""
         out = dict(chunk.arrays)
         for col in self.schema.columns:
@@ -144,10 +149,10 @@ class Preprocessor:
         """Create every Keras preprocessing layer now, outside any traced function (a lookup
         table made while tracing would belong to that graph)."""
         for col in self.schema.columns:
-            if col.kind == "numeric" and col.normalize == "standard":
-                self._normalization(col)
-            elif col.kind == "bucket":
+            if col.bucketised:
                 self._discretize(col)
+            elif col.is_numeric and col.normalize == "standard":
+                self._normalization(col)
             elif not col.is_numeric:
                 self.layer(col.table.name)
         return self._layers
@@ -160,22 +165,22 @@ class Preprocessor:
         out = {}
         for col in self.schema.columns:
             x = raw[col.feature]
-            if col.kind == "numeric":
-                out[col.feature] = self._numeric(col, tf.cast(x, tf.float32))
-                continue
-            if col.kind == "bucket":
+            if col.bucketised:
                 x = tf.cast(tf.reshape(x, [-1]), tf.float32)
-                ids = tf.cast(self._discretize(col)(x), tf.int32) + 2
-                out[col.feature] = tf.where(tf.math.is_nan(x), tf.ones_like(ids), ids)
+                ids = tf.cast(self._discretize(col)(x), tf.int32) + RESERVED_ROWS
+                out[col.feature] = tf.where(tf.math.is_nan(x), OOV_ROW, ids)
+                continue
+            if col.is_numeric:
+                out[col.feature] = self._numeric(col, tf.cast(x, tf.float32))
                 continue
             layer, shift = self.layer(col.table.name)
             ids = tf.cast(layer(x), tf.int32) + shift
             if col.is_list:
                 positions = tf.range(col.max_len, dtype=tf.int32)[None, :]
-                lengths = tf.cast(raw[f"{col.feature}#len"], tf.int32)[:, None]
-                ids = tf.where(positions < lengths, ids, tf.zeros_like(ids))
-            elif f"{col.feature}#missing" in raw:
-                ids = tf.where(raw[f"{col.feature}#missing"], tf.ones_like(ids), ids)
+                lengths = tf.cast(raw[length_key(col.feature)], tf.int32)[:, None]
+                ids = tf.where(positions < lengths, ids, PADDING_ROW)
+            elif missing_key(col.feature) in raw:
+                ids = tf.where(raw[missing_key(col.feature)], OOV_ROW, ids)
             out[col.feature] = ids
         return out
 
@@ -222,17 +227,18 @@ class Preprocessor:
             self.build_layers()
             self._fn = tf.function(self.transform, reduce_retracing=True)
         names = [c.feature for c in self.schema.columns]
-        names += [k for k in arrays if k.endswith("#len") or k.endswith("#missing")]
+        names += [k for k in arrays if is_bookkeeping(k)]
         feed = {k: tf.constant(arrays[k]) for k in names}
         return {k: v.numpy() for k, v in self._fn(feed).items()}
 
     def oov_rows(self, arrays: dict, inputs: dict, fixes: FixLog, file: str, first_row: int) -> None:
         """Count rows whose values were unseen (mapped to the OOV row) but not missing."""
         for col in self.schema.columns:
-            if col.is_numeric or col.table.op == "id":
+            if col.is_numeric or col.table.hashed:
                 continue
             ids = inputs[col.feature]
-            hit = (ids == 1).any(axis=1) if col.is_list else (ids == 1) & ~arrays[f"{col.feature}#missing"]
+            oov = ids == OOV_ROW
+            hit = oov.any(axis=1) if col.is_list else oov & ~arrays[missing_key(col.feature)]
             if hit.any():
                 fixes.add(col.column, "unseen value -> OOV row", int(hit.sum()), file,
                           int(np.flatnonzero(hit)[0]) + first_row)
@@ -250,29 +256,29 @@ def _table_dtype(table: Table, kinds: set) -> str:
 
 
 def _table_layer(table: Table, entry: dict):
-    """The Keras layer of a table and the shift that puts its outputs after the reserved rows."""
+    """The Keras layer of a table and the shift that puts its outputs on the table's rows."""
     import keras
 
-    if table.op == "id":
-        return keras.layers.Hashing(num_bins=table.buckets), 2
+    if table.hashed:
+        return keras.layers.Hashing(num_bins=table.buckets), RESERVED_ROWS
     if table.vocab is not None:
-        return keras.layers.StringLookup(vocabulary=list(table.vocab), num_oov_indices=1), 1
+        return keras.layers.StringLookup(vocabulary=list(table.vocab), num_oov_indices=1), LOOKUP_SHIFT
     if table.size is not None:
         return keras.layers.IntegerLookup(vocabulary=np.arange(table.size, dtype="int64"), num_oov_indices=1,
-                                          oov_token=INT_OOV_TOKEN), 1
+                                          oov_token=INT_OOV_TOKEN), LOOKUP_SHIFT
     vocab = entry["vocabulary"]
     if entry["dtype"] == "string":
-        return keras.layers.StringLookup(vocabulary=[str(v) for v in vocab], num_oov_indices=1), 1
+        return keras.layers.StringLookup(vocabulary=[str(v) for v in vocab], num_oov_indices=1), LOOKUP_SHIFT
     return keras.layers.IntegerLookup(vocabulary=np.asarray(vocab, dtype="int64"), num_oov_indices=1,
-                                      oov_token=INT_OOV_TOKEN), 1
+                                      oov_token=INT_OOV_TOKEN), LOOKUP_SHIFT
 
 
 def _valid_values(arrays: dict, col: Column) -> np.ndarray:
     x = arrays[col.feature]
     if col.is_list:
-        lengths = arrays[f"{col.feature}#len"]
+        lengths = arrays[length_key(col.feature)]
         return x[np.arange(x.shape[1])[None, :] < lengths[:, None]]
-    return x[~arrays[f"{col.feature}#missing"]]
+    return x[~arrays[missing_key(col.feature)]]
 
 
 def _accumulate(acc: list, x: np.ndarray) -> None:

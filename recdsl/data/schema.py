@@ -11,18 +11,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recdsl.checker.spec import CheckedSpec, Node
+from recdsl.ops.registry import load
+from recdsl.ops.vocab import read_vocab_file
+
+#: The stored `kind` of a numeric column with boundaries= (other columns store their feature's op).
+BUCKETED = "bucket"
 
 
 @dataclass(frozen=True)
 class Table:
-    """How raw values of one table become embedding rows (row 0 padding, row 1 OOV)."""
+    """How raw values of one table become embedding rows (recdsl.ops.rows: padding, OOV, values)."""
 
     name: str            # the owning feature (or `feature.of` for an inline table)
-    op: str              # id | category
+    op: str              # the owning op (id | category); stored, never branched on
     buckets: int | None = None          # id: hash buckets
     vocab: tuple[str, ...] | None = None  # category: fixed vocabulary (vocab= or vocab_file=)
     size: int | None = None             # category: integer codes 0..size-1
     max_tokens: int | None = None       # category: vocabulary learned from training data
+
+    @property
+    def hashed(self) -> bool:
+        """Values are hashed into `buckets` rows (else looked up in a vocabulary)."""
+        return self.buckets is not None
 
     @property
     def learned(self) -> bool:
@@ -35,7 +45,7 @@ class Column:
 
     feature: str         # the spec's feature name = the model input name
     column: str          # the data column
-    kind: str            # id | category | numeric | bucket | multi | sequence
+    kind: str            # the feature's op, or BUCKETED; stored for saved runs, never branched on
     table: Table | None = None
     max_len: int | None = None       # multi / sequence
     sep: str = "^"                  # CSV separator of list cells
@@ -45,18 +55,24 @@ class Column:
 
     @property
     def is_list(self) -> bool:
-        return self.kind in ("multi", "sequence")
+        """A multi/sequence column: [n, max_len] rows of its table."""
+        return self.max_len is not None
 
     @property
     def is_numeric(self) -> bool:
-        return self.kind in ("numeric", "bucket")
+        """A numeric column (no table): dense, or bucketised to rows."""
+        return self.table is None
+
+    @property
+    def bucketised(self) -> bool:
+        return self.boundaries is not None
 
 
 @dataclass(frozen=True)
 class Label:
     output: str          # the spec's output name = the model output name
     column: str
-    loss: str            # binary | mse
+    loss: str            # the output's head (recdsl.ops.heads): binary | mse
     weight: float = 1.0
 
 
@@ -94,52 +110,48 @@ def schema_of(spec: CheckedSpec, columns: dict[str, str] | None = None,
     base = Path(spec.file).parent if spec.file else Path(".")
     tables: dict[str, Table] = {}
     out: list[Column] = []
+    registry = load()
     for node in spec.nodes:
         if node.kind != "feature":
             continue
         col = columns.get(node.name, node.arg("column") or node.name)
-        if node.op in ("id", "category"):
-            table = tables.setdefault(node.name, _table(node.name, dict(node.args), base))
+        form = registry[node.op].feature  # recdsl.ops.registry.FEATURE_FORMS
+        if form == "row":
+            table = tables.setdefault(node.name, _table(node.name, node.op, dict(node.args), base))
             out.append(Column(node.name, col, node.op, table=table))
-        elif node.op in ("multi", "sequence"):
+        elif form == "rows":
             of = node.arg("of")
             if isinstance(of, str):
                 table = tables[of]
             else:
-                table = tables.setdefault(f"{node.name}.of", _table(f"{node.name}.of", of, base))
+                table = tables.setdefault(f"{node.name}.of", _table(f"{node.name}.of", of["op"], of, base))
             out.append(Column(node.name, col, node.op, table=table, max_len=node.arg("max_len"),
                               sep=separators.get(node.name, node.arg("sep") or "^")))
-        elif node.op == "numeric":
+        elif form == "numeric":
             boundaries = node.arg("boundaries")
-            out.append(Column(node.name, col, "bucket" if boundaries is not None else "numeric",
+            out.append(Column(node.name, col, BUCKETED if boundaries is not None else node.op,
                               size=node.arg("size") or 1, normalize=node.arg("normalize") or "none",
                               boundaries=tuple(float(b) for b in boundaries) if boundaries else None))
     labels = tuple(_label(n, columns) for n in spec.outputs)
     return Schema(tuple(out), labels, tables)
 
 
-def _table(name: str, args: dict, base: Path) -> Table:
-    if args.get("op", "id") == "id" and args.get("buckets") is not None:
-        return Table(name, "id", buckets=int(args["buckets"]))
+def _table(name: str, op: str, args: dict, base: Path) -> Table:
+    """The table of a table-owning feature op (`op`, with its arguments `args`)."""
+    if load()[op].table == "hashed":
+        return Table(name, op, buckets=int(args["buckets"]))
     if args.get("vocab") is not None:
-        return Table(name, "category", vocab=tuple(str(v) for v in args["vocab"]))
+        return Table(name, op, vocab=tuple(str(v) for v in args["vocab"]))
     if args.get("vocab_file") is not None:
-        return Table(name, "category", vocab=tuple(read_vocab_file(base / args["vocab_file"])))
+        return Table(name, op, vocab=tuple(read_vocab_file(base / args["vocab_file"])))
     if args.get("size") is not None:
-        return Table(name, "category", size=int(args["size"]))
-    return Table(name, "category", max_tokens=int(args["max_tokens"]))
-
-
-def read_vocab_file(path: Path) -> list[str]:
-    """One value per line, in file order; blank lines, surrounding whitespace and repeats ignored
-    (the checker counts the table's rows the same way)."""
-    text = Path(path).read_text(encoding="utf-8-sig")
-    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+        return Table(name, op, size=int(args["size"]))
+    return Table(name, op, max_tokens=int(args["max_tokens"]))
 
 
 def _label(node: Node, columns: dict[str, str]) -> Label:
     column = node.arg("label") or columns.get(node.name, node.name)
-    return Label(node.name, column, "binary" if node.op == "sigmoid" else "mse", float(node.arg("weight", 1.0)))
+    return Label(node.name, column, load()[node.op].head, float(node.arg("weight", 1.0)))
 
 
 def schema_to_json(schema: Schema) -> dict:

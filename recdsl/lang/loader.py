@@ -46,7 +46,7 @@ def load_spec(path: str | Path) -> ast.Spec:
     path = Path(path)
     text = read_spec_text(path)
     if path.suffix.lower() in YAML_SUFFIXES:
-        from recdsl.lang.yamlform import load_yaml
+        from recdsl.lang.yaml_load import load_yaml
 
         return load_yaml(text, str(path))
     from recdsl.lang.parser import parse

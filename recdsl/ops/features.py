@@ -8,9 +8,9 @@ from __future__ import annotations
 from recdsl.ops.context import TypeProblem
 from recdsl.ops.params import REQUIRED, Param
 from recdsl.ops.registry import OpSpec, register
+from recdsl.ops.rows import RESERVED_ROWS
 from recdsl.ops.types import BagType, DenseType, FieldType, SeqType
 
-RESERVED_ROWS = 2
 DEFAULT_DIM = 16
 
 _dim = Param("dim", "int", DEFAULT_DIM, low=1, doc="embedding width")
@@ -33,14 +33,14 @@ def _category_infer(ctx):
     return FieldType(ctx.arg("dim"))
 
 
-def vocab_size(args: dict, extra: dict) -> int:
+def vocab_size(args: dict, file_values: int | None) -> int:
     if args.get("vocab") is not None:
         return len(args["vocab"])
     if args.get("size") is not None:
         return args["size"]
     if args.get("max_tokens") is not None:
         return args["max_tokens"]
-    return extra["vocab_size"]
+    return file_values
 
 
 register(OpSpec(
@@ -49,7 +49,7 @@ register(OpSpec(
     inputs=(), params=(Param("buckets", "int", REQUIRED, low=1, doc="hash buckets"), _dim, _l2, _column),
     infer=lambda ctx: FieldType(ctx.arg("dim")),
     count=lambda ctx, out: (ctx.arg("buckets") + RESERVED_ROWS) * ctx.arg("dim"),
-    layer="recdsl.layers.embedding:FeatureEmbedding", key_args=("buckets", "dim"),
+    layer="recdsl.layers.embedding:FeatureEmbedding", key_args=("buckets", "dim"), feature="row", table="hashed",
     example="feature user_id : id(buckets=100_000, dim=16)",
 ))
 
@@ -58,15 +58,17 @@ register(OpSpec(
     summary="A categorical value looked up in a known vocabulary; unseen values share one OOV row.",
     inputs=(),
     params=(
-        Param("vocab", "str_list", None, doc="the values, in order"),
-        Param("vocab_file", "str", None, doc="a text file with one value per line (relative to the spec)"),
+        Param("vocab", "str_list", None, doc="the values, in order", empty_hint="list at least one value"),
+        Param("vocab_file", "str", None, file="vocab",
+              doc="a text file with one value per line (relative to the spec)"),
         Param("size", "int", None, low=1, doc="integer codes 0..size-1"),
         Param("max_tokens", "int", None, low=1, doc="learn the vocabulary from training data, at most this many"),
         _dim, _l2, _column,
     ),
     infer=_category_infer,
-    count=lambda ctx, out: (vocab_size(ctx.args, ctx.extra) + RESERVED_ROWS) * ctx.arg("dim"),
+    count=lambda ctx, out: (vocab_size(ctx.args, ctx.vocab_size) + RESERVED_ROWS) * ctx.arg("dim"),
     layer="recdsl.layers.embedding:FeatureEmbedding", key_args=("vocab", "vocab_file", "size", "max_tokens", "dim"),
+    feature="row", table="lookup",
     example='feature gender : category(vocab=["M", "F"], dim=4)',
 ))
 
@@ -105,13 +107,13 @@ register(OpSpec(
         _column,
     ),
     infer=_numeric_infer, count=_numeric_count,
-    layer="recdsl.layers.embedding:NumericFeature", key_args=("normalize", "boundaries", "dim"),
+    layer="recdsl.layers.embedding:NumericFeature", key_args=("normalize", "boundaries", "dim"), feature="numeric",
     example="feature age : numeric(normalize=standard)",
 ))
 
 
 def _table_field(ctx) -> FieldType:
-    table = ctx.extra["of_type"]
+    table = ctx.table.type
     if not isinstance(table, FieldType):
         raise TypeProblem("`of` must be a categorical feature (id or category)",
                           "multi/sequence share the table of an id or category feature", at="of")
@@ -119,7 +121,7 @@ def _table_field(ctx) -> FieldType:
 
 
 def _table_count(ctx, out) -> int:
-    return ctx.extra["of_params"]
+    return ctx.table.params
 
 
 for _name, _type, _label, _summary, _example in (
@@ -141,6 +143,6 @@ for _name, _type, _label, _summary, _example in (
         ),
         infer=(lambda kind: lambda ctx: kind(ctx.arg("max_len"), _table_field(ctx).dim))(_type),
         count=_table_count,
-        layer="recdsl.layers.embedding:FeatureEmbedding", key_args=("of", "max_len"),
+        layer="recdsl.layers.embedding:FeatureEmbedding", key_args=("of", "max_len"), feature="rows",
         example=_example,
     ))

@@ -8,7 +8,7 @@ from recdsl.ops.params import REQUIRED, Param
 from recdsl.ops.registry import Input, OpSpec, register
 from recdsl.ops.types import SeqType, StackType, VectorType, shape_text
 
-_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op")
+_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op", to_layer=False)
 
 
 def _mlp_count(ctx, out) -> int:
@@ -18,7 +18,7 @@ def _mlp_count(ctx, out) -> int:
         total += 2 * sum(units)
     gate = ctx.arg("gate")
     if gate:
-        total += sum(poso_params(ctx.extra["gate_by_width"], gate["units"], u) for u in units)
+        total += sum(poso_params(ctx.gate_by_width, gate["units"], u) for u in units)
     return total
 
 
@@ -28,7 +28,7 @@ register(OpSpec(
             "every layer's neurons by a personalised gate.",
     inputs=(Input("x", "vector"),),
     params=(
-        Param("units", "int_list", REQUIRED, doc="layer widths"),
+        Param("units", "int_list", REQUIRED, low=1, doc="layer widths"),
         Param("activation", "enum", "relu", choices=ACTIVATIONS, doc="activation of every layer"),
         Param("dropout", "float", 0.0, low=0.0, high=0.99, doc="dropout rate after each layer"),
         Param("norm", "enum", "none", choices=("none", "batch", "layer"), doc="normalisation before the activation"),
@@ -148,7 +148,7 @@ register(OpSpec(
     summary="AutoInt multi-head self-attention over fields [B, F, d] or a masked sequence [B, L, d]: "
             "per head softmax(Q K^T / sqrt(dh)) V, heads concatenated, ReLU(out + x W_res) "
             "(Song et al., 2019).",
-    inputs=(Input("x", "fields_or_sequence"),),
+    inputs=(Input("x", "fields_or_sequence", mask="consume"),),
     params=(
         Param("heads", "int", 2, low=1, doc="attention heads"),
         Param("head_dim", "int", None, low=1, doc="width per head; defaults to the input dim"),
@@ -180,7 +180,7 @@ register(OpSpec(
     name="transformer", family="block", label="transformer",
     summary="Transformer encoder layers (post-norm): x = LN(x + MHA(x)); x = LN(x + FFN(x)), padding masked "
             "(Vaswani et al., 2017; BST, Chen et al., 2019).",
-    inputs=(Input("x", "fields_or_sequence"),),
+    inputs=(Input("x", "fields_or_sequence", mask="consume"),),
     params=(
         Param("heads", "int", 2, low=1, doc="attention heads; must divide the width"),
         Param("ff", "int", None, low=1, doc="feed-forward width, default 4 * d"),
@@ -197,7 +197,7 @@ register(OpSpec(
 register(OpSpec(
     name="concat", family="block", label="concat",
     summary="Flatten every input to [B, n_i] and concatenate: [B, sum n_i].",
-    inputs=(Input("x", "vector", variadic=True),), params=(),
+    inputs=(Input("x", "vector", variadic=True),), params=(), layer_args=(("mode", "concat"),),
     infer=lambda ctx: VectorType(sum(t.size for t in ctx.inp("x"))),
     count=lambda ctx, out: 0,
     layer="recdsl.layers.merge:Merge", example="block both = concat(cross, deep)",
@@ -231,7 +231,7 @@ for _name, _sign in (("add", "+"), ("multiply", "*")):
     register(OpSpec(
         name=_name, family="block", label=_name,
         summary=f"Element-wise x_1 {_sign} x_2 {_sign} ... of inputs of one shape.",
-        inputs=(Input("x", "any", variadic=True),), params=(),
+        inputs=(Input("x", "any", variadic=True, mask="keep"),), params=(), layer_args=(("mode", _name),),
         infer=_elementwise_infer, count=lambda ctx, out: 0,
         layer="recdsl.layers.merge:Merge", example=f"block both = {_name}(a, b)",
     ))

@@ -1,4 +1,12 @@
-"""An op's arguments: their kinds, defaults, allowed values and bounds."""
+"""An op's arguments: their kinds, defaults, allowed values and bounds.
+
+The checker validates an argument from these fields alone (recdsl.checker.arguments):
+`low`/`high` bound a number, or each item of a numeric list (an int_list with low=1 holds sizes:
+"sizes must be positive"); a list has at least `min_items` items
+(an empty one is reported with `empty_hint`, else `doc`); a `str` with `file="vocab"` is the
+path of a vocabulary file (recdsl.ops.vocab), relative to the spec, read and counted.
+`to_layer` says whether the emitter passes the argument to the op's layer.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +16,10 @@ REQUIRED = object()
 
 #: Argument kinds. ref: a node name; table: a feature name or a nested id(...)/category(...); call: a nested op call.
 ARG_KINDS = ("int", "float", "bool", "str", "enum", "int_list", "num_list", "str_list", "ref", "table", "call")
+
+#: What a `str` argument with `file=` names: vocab, a vocabulary file (one value per line).
+FILE_KINDS = ("vocab",)
+
 
 @dataclass(frozen=True)
 class Param:
@@ -19,6 +31,14 @@ class Param:
     high: float | None = None
     calls: tuple[str, ...] = ()
     doc: str = ""
+    min_items: int = 1
+    empty_hint: str = ""
+    file: str | None = None
+    to_layer: bool = True  # passed to the layer's constructor (False: it configures the spec, e.g. share=)
+
+    def __post_init__(self):
+        if self.file is not None and (self.kind != "str" or self.file not in FILE_KINDS):
+            raise ValueError(f"{self.name}: file= is one of {', '.join(FILE_KINDS)}, on a str argument")
 
     @property
     def required(self) -> bool:

@@ -4,17 +4,17 @@ from __future__ import annotations
 from recdsl.ops.context import TypeProblem
 from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params
 from recdsl.ops.params import REQUIRED, Param
-from recdsl.ops.registry import Input, OpSpec, register
+from recdsl.ops.registry import Attention, Input, OpSpec, register
 from recdsl.ops.types import FieldType, SeqType
 
 for _name, _what in (("sum", "sum"), ("avg", "mean"), ("max", "maximum")):
     register(OpSpec(
         name=_name, family="pool", label=f"{_name} pool",
         summary=f"Masked {_what} over the valid positions; an empty bag gives zeros.",
-        inputs=(Input("x", "sequence"),), params=(),
+        inputs=(Input("x", "sequence", mask="consume"),), params=(),
         infer=lambda ctx: FieldType(ctx.inp("x").dim),
         count=lambda ctx, out: 0,
-        layer="recdsl.layers.pooling:MaskedPool",
+        layer="recdsl.layers.pooling:MaskedPool", layer_args=(("mode", _name),),
         example=f"pool genres_vec = {_name}(genres)",
     ))
 
@@ -51,16 +51,16 @@ def _din_count(ctx, out) -> int:
 
 _output = Param("output", "enum", "pooled", choices=("pooled", "sequence"),
                 doc="the weighted sum [B, d], or the weighted sequence [B, L, d]")
-_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op")
+_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op", to_layer=False)
 
 register(OpSpec(
     name="din", family="pool", label="DIN attention",
     summary="Deep Interest Network local activation unit: an MLP scores each history item from "
             "[q, k, q-k, q*k]; padded positions are masked; weights are unnormalised unless "
             "normalize=softmax (Zhou et al., 2018).",
-    inputs=(Input("query", "query"), Input("keys", "sequence")),
+    inputs=(Input("query", "query"), Input("keys", "sequence", mask="consume")),
     params=(
-        Param("units", "int_list", [80, 40], doc="hidden sizes of the attention MLP"),
+        Param("units", "int_list", [80, 40], low=1, doc="hidden sizes of the attention MLP"),
         Param("activation", "enum", "dice", choices=("dice", "prelu", "sigmoid", "relu"),
               doc="activation of the attention MLP"),
         Param("normalize", "enum", "none", choices=("none", "softmax"),
@@ -69,6 +69,7 @@ register(OpSpec(
     ),
     infer=_din_infer, count=_din_count,
     layer="recdsl.layers.din:DinAttention", key_args=("units", "activation", "normalize", "output"),
+    attention=Attention(normalize=lambda args: args["normalize"]),
     example="pool interest = din(query=[item_id, item_cate], keys=[hist_items, hist_cates], units=[80, 40])",
 ))
 
@@ -104,7 +105,8 @@ register(OpSpec(
     summary="Target attention: the keys are transformed by a learned dense layer (transform=true), "
             "scored against the query (dot, scaled_dot, bilinear or additive), masked-softmaxed, and "
             "the values pooled. Chain two to get dual (two-stage) attention.",
-    inputs=(Input("query", "query"), Input("keys", "sequence"), Input("values", "sequence", optional=True)),
+    inputs=(Input("query", "query"), Input("keys", "sequence", mask="consume"),
+            Input("values", "sequence", optional=True, mask="aligned")),
     params=(
         Param("score", "enum", "scaled_dot", choices=("dot", "scaled_dot", "bilinear", "additive"),
               doc="q.k, q.k/sqrt(d), q W k, or v.tanh(Wq q + Wk k + b)"),
@@ -114,5 +116,6 @@ register(OpSpec(
     ),
     infer=_attention_infer, count=_attention_count,
     layer="recdsl.layers.attention:TargetAttention", key_args=("score", "transform", "output"),
+    attention=Attention(normalize=lambda args: "softmax"),
     example="pool ta = attention(query=item_id, keys=hist_items, score=scaled_dot)",
 ))

@@ -1,1 +1,19 @@
-"""`recdsl train`: fit a compiled spec on data files and write the run folder (model, metrics, report)."""
+"""`recdsl train`: fit a compiled spec on data files and write the run folder (model, metrics, report).
+
+    runs.py         the run folder: check, prepare, write JSON, load a finished run
+    config.py       run settings
+    compilation.py  Keras setup, distribution strategy, XLA choice, compile (heads' losses/metrics)
+    callbacks.py    the Keras callbacks of a run (timing, exact validation, checkpoints, ...)
+    fit.py          train(): the orchestration
+    scoring.py      scores and metrics of a split; evaluate, predict on a finished run
+    metrics.py      exact metrics in numpy
+    history.py      a Keras history: metric families, best epoch
+    diagnostics.py  attention weights and their statistics
+    plots.py        curves.png, attention.png
+    markdown.py     markdown formatting
+    report.py       report.md
+"""
+import os
+
+# before TensorFlow is first imported: its C++ INFO and WARNING lines would bury the run's output
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

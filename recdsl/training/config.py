@@ -6,7 +6,8 @@ from pathlib import Path
 
 from recdsl.data.errors import DataError
 
-OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
+#: optimizer setting -> keras.optimizers class
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad", "rmsprop": "RMSprop", "sgd": "SGD"}
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 

@@ -1,7 +1,10 @@
-"""Exact evaluation metrics in numpy: ROC AUC (ties get their average rank) and logloss."""
+"""Exact evaluation metrics in numpy: ROC AUC (ties get their average rank), logloss and RMSE;
+which of them an output gets is its head's choice (recdsl.ops.heads)."""
 from __future__ import annotations
 
 import numpy as np
+
+from recdsl.ops.heads import head_of
 
 EPS = 1e-7
 
@@ -33,8 +36,10 @@ def rmse(labels, scores) -> float:
     return float(np.sqrt(np.mean((y - p) ** 2)))
 
 
-def output_metrics(loss: str, labels, scores) -> dict:
-    """{"auc", "logloss"} for a sigmoid output, {"rmse"} for a linear one."""
-    if loss == "binary":
-        return {"auc": auc(labels, scores), "logloss": logloss(labels, scores)}
-    return {"rmse": rmse(labels, scores)}
+METRICS = {"auc": auc, "logloss": logloss, "rmse": rmse}
+
+
+def output_metrics(head_name: str, labels, scores) -> dict:
+    """{metric: value} for each exact metric of the head named `head_name` (a label's `loss`), in the
+    head's order: {"auc", "logloss"} for a sigmoid output, {"rmse"} for a linear one."""
+    return {name: METRICS[name](labels, scores) for name in head_of(head_name).metrics}

@@ -13,9 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import recdsl
+from recdsl.data.columns import pad_newest
 from recdsl.data.errors import DataError, FixLog
 from recdsl.data.schema import schema_of
-from recdsl.data.source import pad_newest, read, resolve
+from recdsl.data.source import read, resolve
 
 SPEC = """model m
 feature item  : id(buckets=50, dim=4)

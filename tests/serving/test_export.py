@@ -85,7 +85,7 @@ class Run:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Run:
-    from recdsl.serving.export import export
+    from recdsl.serving.savedmodel import export
     from recdsl.training.config import load_config
     from recdsl.training.run import train
 
@@ -185,7 +185,7 @@ def test_show_lists_every_input_and_writes_nothing(run):
     assert "raw feature values" in out
     assert sorted(p.name for p in run.out.iterdir()) == before
 
-    from recdsl.serving.export import describe
+    from recdsl.serving.signature import describe
 
     rows = describe(run.out)
     assert {r["name"]: r["dtype"] for r in rows if r["role"] == "input"} == FEATURES
@@ -242,7 +242,7 @@ def test_export_of_a_build_folder_takes_preprocessed_inputs(run):
               "tags": np.array([[2, 3, 0], [0, 0, 0]], "int32"),
               "hist": np.array([[5, 6, 7, 0], [9, 0, 0, 0]], "int32")}
     served = fn(**{k: tf.constant(v) for k, v in inputs.items()})["click"].numpy()
-    from recdsl.serving.export import register_layers
+    from recdsl.serving.savedmodel import register_layers
 
     register_layers()
     model = keras.saving.load_model(build / "model.keras", compile=False)

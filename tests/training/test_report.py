@@ -8,15 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from recdsl.training.report import (
-    CV_THRESHOLD,
-    ENTROPY_THRESHOLD,
-    attention_stats,
-    format_metrics_table,
-    plot_attention,
-    plot_curves,
-    write_report,
-)
+from recdsl.training.diagnostics import CV_THRESHOLD, ENTROPY_THRESHOLD, attention_stats
+from recdsl.training.plots import plot_attention, plot_curves
+from recdsl.training.report import format_metrics_table, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

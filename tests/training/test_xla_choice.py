@@ -9,7 +9,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
-from recdsl.training.run import XLA_CPU_TABLE_LIMIT, use_xla  # noqa: E402
+from recdsl.training.compilation import XLA_CPU_TABLE_LIMIT, use_xla  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,92 @@
+"""Scoring with a model: the scores and exact metrics of a split, and `recdsl evaluate` and
+`recdsl predict` on a finished run folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from recdsl.data.errors import DataError
+from recdsl.data.pipeline import Split
+from recdsl.training.metrics import output_metrics
+from recdsl.training.runs import RunError, load_run
+
+
+def predict_split(model, split: Split, batch_size: int):
+    """Scores and labels of a split, by output ([n] arrays)."""
+    if split.inputs is not None:
+        raw = model.predict(split.inputs, batch_size=batch_size, verbose=0)
+        labels = split.targets
+    else:
+        raw, labels = _predict_streamed(model, split, batch_size)
+    scores = {k: np.asarray(v, dtype="float64").reshape(-1) for k, v in raw.items()}
+    truth = {k: np.asarray(v, dtype="float64").reshape(-1) for k, v in (labels or {}).items()}
+    return scores, truth
+
+
+def _predict_streamed(model, split: Split, batch_size: int):
+    """(raw scores, labels) of a split too large to hold, batch by batch."""
+    labels_parts: dict[str, list] = {}
+
+    def inputs_only(ds):
+        for x, y in ds:
+            for k, v in y.items():
+                labels_parts.setdefault(k, []).append(np.asarray(v))
+            yield x
+
+    raw: dict[str, list] = {}
+    for x in inputs_only(split.dataset(batch_size, shuffle_buffer=0)):
+        for k, v in model.predict_on_batch(x).items():
+            raw.setdefault(k, []).append(np.asarray(v))
+    return ({k: np.concatenate(v) for k, v in raw.items()},
+            {k: np.concatenate(v) for k, v in labels_parts.items()})
+
+
+def split_metrics(model, split: Split, labels, batch_size: int) -> dict:
+    """{output: {metric: value}}: each output's exact metrics (its head's) on a split."""
+    scores, truth = predict_split(model, split, batch_size)
+    return {lab.output: output_metrics(lab.loss, truth[lab.output], scores[lab.output]) for lab in labels}
+
+
+def evaluate(run_dir, data_paths, *, missing: str | None = None, batch_size: int = 8192):
+    """({output: {metric: value}}, the loaded split) of a finished run on labelled data."""
+    run = load_run(run_dir)
+    missing = missing or run.setting("missing", "error")
+    split = Split("eval", data_paths, run.pre, missing=missing).load()
+    if split.rows == 0:
+        raise DataError(f"no rows to evaluate in {', '.join(str(p) for p in split.paths)}")
+    return split_metrics(run.model, split, run.pre.schema.labels, batch_size), split
+
+
+def predict(run_dir, data_paths, out_path, *, id_columns=(), missing: str | None = None,
+            batch_size: int = 8192, force: bool = False):
+    """Write scores (one column per output) next to the input's id columns, as Parquet or CSV."""
+    import pyarrow as pa
+
+    out_path = Path(out_path)
+    if out_path.exists() and not force:
+        raise RunError(f"{out_path} exists", hint="pass --force to replace it")
+    run = load_run(run_dir)
+    missing = missing or run.setting("missing", "error")
+    ids = list(id_columns) or list(run.setting("id_columns", []))
+    split = Split("predict", data_paths, run.pre, missing=missing, labels=False, extra_columns=tuple(ids)).load()
+    raw = run.model.predict(split.inputs, batch_size=batch_size, verbose=0) if split.rows else {}
+    columns = {name: pa.array(split.extras[name]) if split.rows else pa.array([], pa.string()) for name in ids}
+    for lab in run.pre.schema.labels:
+        values = np.asarray(raw[lab.output], dtype="float32").reshape(-1) if split.rows else np.zeros(0, "float32")
+        columns[f"{lab.output}_score" if lab.output in columns else lab.output] = pa.array(values)
+    _write_table(pa.table(columns), out_path)
+    return out_path, split
+
+
+def _write_table(table, path: Path) -> None:
+    """A pyarrow table as CSV (a .csv path) or Parquet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, path)
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)

@@ -1,0 +1,135 @@
+"""The emit contract, op by op: a one-node spec for every registered op, with every input slot
+bound (optional ones and those of nested calls included) and every layer argument given a
+non-default value, must reach the layer exactly: each argument in its config, each slot's
+tensor in the call (in declaration order, with its shape), the mask of every "consume" slot
+passed as mask=, and the mask kept on sequence outputs. A new op without a case here fails."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("keras")
+
+import recdsl  # noqa: E402
+from recdsl.emitter import Emitter, layer_name  # noqa: E402
+from recdsl.ops.registry import load  # noqa: E402
+from recdsl.ops.types import BagType, SeqType  # noqa: E402
+
+FEATURES = """model one
+feature a : id(buckets=20, dim=4)
+feature b : id(buckets=20, dim=4)
+feature c : category(size=5, dim=4)
+feature n : numeric(size=3)
+feature s : sequence(of=a, max_len=5)
+feature t : sequence(of=b, max_len=5)
+"""
+
+#: op -> the statement(s) defining node `x`; between them every layer argument leaves its default
+CASES = {
+    "sum": "pool x = sum(s)",
+    "avg": "pool x = avg(s)",
+    "max": "pool x = max(s)",
+    "din": "pool x = din(query=[a], keys=[s], units=[6, 3], activation=prelu, normalize=softmax, output=sequence)",
+    "attention": "pool x = attention(query=a, keys=s, values=t, score=additive, transform=false, units=7, "
+                 "output=sequence)",
+    "poso": "gate x = poso(n, by=[a, c], units=5, scale=1.5)",
+    "senet": "gate x = senet([a, b, c], reduction=2, granularity=dim)",
+    "mlp": "block x = mlp(n, units=[6, 3], activation=tanh, dropout=0.2, norm=layer, gate=poso(by=[a], units=4, "
+           "scale=3.0))",
+    "fm": "block x = fm([a, b, c], reduce=false)",
+    "cross": ["block x = cross([a, n], layers=3, version=v2, rank=2)", "block x = cross([a, n], version=v1)"],
+    "bilinear": "block x = bilinear([a, b, c], type=field_each)",
+    "dot": "block x = dot([a, b], self_interaction=true)",
+    "self_attention": "block x = self_attention(s, heads=3, head_dim=2, layers=2, residual=false)",
+    "transformer": "block x = transformer(s, heads=4, ff=8, layers=2, dropout=0.1, causal=true)",
+    "concat": "block x = concat(a, n, c)",
+    "add": "block x = add(s, t)",
+    "multiply": "block x = multiply(a, b)",
+    "sigmoid": "output x = sigmoid(n)",
+    "linear": "output x = linear(n)",
+}
+
+OPS = sorted(name for name, op in load().items() if op.family != "feature")
+RUNS = [(op, i) for op in OPS for i in range(len(CASES[op]) if isinstance(CASES.get(op), list) else 1)]
+
+
+def test_every_op_has_a_case():
+    assert sorted(CASES) == OPS
+
+
+def _statement(op: str, i: int) -> str:
+    return CASES[op][i] if isinstance(CASES[op], list) else CASES[op]
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_cases_move_every_layer_argument_off_its_default(tmp_path, op):
+    nodes = [_spec(tmp_path, o, i).node("x") for o, i in RUNS if o == op]
+    for param in load()[op].layer_params:
+        assert any(node.arg(param.name) != param.default for node in nodes), \
+            f"give {op}'s {param.name} a non-default value in CASES"
+
+
+def _spec(tmp_path, op: str, i: int = 0):
+    statement = _statement(op, i)
+    tail = ""
+    if not statement.startswith("output"):
+        # sequences are pooled, anything else flattened, before the head
+        tail = "output y = sigmoid(concat(avg(x)))\n" if op in ("din", "attention", "self_attention",
+                                                              "transformer", "add") else \
+            "output y = sigmoid(concat(x))\n"
+    path = tmp_path / f"{op}{i}.rec"
+    path.write_text(FEATURES + statement + "\n" + tail, encoding="utf-8")
+    return recdsl.typecheck(path)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
+
+
+@pytest.mark.parametrize("op,i", RUNS)
+def test_every_slot_argument_and_mask_reaches_the_layer(tmp_path, op, i):
+    spec = _spec(tmp_path, op, i)
+    opspec, node = load()[op], spec.node("x")
+    emitter = Emitter(spec)
+    emitter.run()
+    layer = emitter.layers["x"]
+    assert layer.name == layer_name("x")
+
+    config = layer.get_config()
+    for param in opspec.layer_params:
+        assert _same(config[param.name], node.arg(param.name)), (param.name, config[param.name])
+    for key, value in opspec.layer_args:
+        assert config[key] == value
+
+    roles = [slot.name for slot in opspec.inputs]
+    for param in opspec.params:
+        value = node.arg(param.name)
+        if param.kind == "call":
+            assert isinstance(value, dict), f"bind {op}'s nested {param.name}=... in CASES"
+            roles += [f"{param.name}.{slot.name}" for slot in load()[value["op"]].inputs if slot.name != "x"]
+    bound = [b.role for b in node.inputs]
+    assert all(role in bound for role in roles), f"CASES[{op!r}] must bind every slot: {roles}"
+
+    call = emitter.calls["x"]
+    variadic = any(slot.variadic for slot in opspec.inputs)
+    assert len(call.tensors) == len(node.inputs)  # one tensor per binding: a list argument is joined
+    assert call.single == (len(call.tensors) == 1 and not variadic)
+    # what the layer was called with (Keras lists a mask passed as mask= after the inputs)
+    seen = layer.input if isinstance(layer.input, list) else [layer.input]
+    assert seen[:len(call.tensors)] == call.tensors
+    assert seen[len(call.tensors):] == ([call.mask] if call.mask is not None else [])
+    widths = [t.shape[-1] for t in call.tensors]
+    types = [t for _, group in node.input_types for t in (group if isinstance(group, tuple) else (group,))]
+    assert widths[:len(types)] == [t.shape[-1] if len(t.shape) == 3 else t.width for t in types]
+
+    consumes = [slot for slot in opspec.inputs if slot.mask == "consume"]
+    if consumes:
+        source = next(b for b in node.inputs if b.role == consumes[0].name).members[0]
+        assert call.mask is emitter.values[source].mask and call.mask is not None
+    else:
+        assert call.mask is None
+    if isinstance(node.type, (SeqType, BagType)):
+        assert emitter.values["x"].mask is not None, "a sequence output keeps its mask"

@@ -1,0 +1,79 @@
+"""The package's layout is its pipeline: each room imports only rooms above it, and no module
+imports itself back through others. Imports inside functions count (a lazy import is still
+a dependency), so the cycles this replaces cannot come back."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+PACKAGE = Path(__file__).resolve().parents[1] / "recdsl"
+
+#: The rooms in pipeline order; a module may import its own room and the ones before it.
+ROOMS = ("errors", "lang", "ops", "checker", "graph", "diagram", "layers", "emitter", "buildfolder",
+         "data", "training", "serving", "demo", "cli")
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every recdsl module `path` imports, anywhere in the file."""
+    here = _module(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)  # `from pkg import module`
+    return {m for m in found if m == "recdsl" or m.startswith("recdsl.")}
+
+
+def _graph() -> nx.DiGraph:
+    files = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    graph = nx.DiGraph()
+    for module, path in files.items():
+        graph.add_node(module)
+        for target in _imports(path):
+            if target in files and target != module:
+                graph.add_edge(module, target)
+    return graph
+
+
+def _room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] not in ("__main__",) else None
+
+
+def test_every_module_is_in_a_room():
+    rooms = {_room(m) for m in _graph()} - {None}
+    assert rooms <= set(ROOMS), f"place these in ROOMS: {sorted(rooms - set(ROOMS))}"
+
+
+def test_no_module_imports_one_further_down_the_pipeline():
+    wrong = []
+    for module, target in _graph().edges:
+        mine, theirs = _room(module), _room(target)
+        if mine is None:  # recdsl/__init__.py (the lazy public API) and __main__.py sit at the end
+            continue
+        if theirs is None or ROOMS.index(theirs) > ROOMS.index(mine):
+            wrong.append(f"{module} -> {target}")
+    assert not wrong, "imports pointing down the pipeline:\n" + "\n".join(sorted(wrong))
+
+
+def test_no_import_cycle():
+    cycles = list(nx.simple_cycles(_graph()))
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c + c[:1]) for c in cycles)
+
+
+def test_the_checker_of_this_test_sees_lazy_imports(tmp_path):
+    """A lazy import inside a function counts as a dependency."""
+    path = PACKAGE / "emitter.py"
+    assert "recdsl.layers.embedding" in _imports(path)
