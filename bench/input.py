@@ -6,7 +6,7 @@ step's rows/s for the same spec, to show whether training would wait on its inpu
     python bench/input.py --no-movielens --batch-size 4096
 
 Data sets:
-  synthetic   the demo's click log (recdsl.demo.synthetic.write_click_log, --rows training rows,
+  synthetic   the demo's click log (recdsl.demo.clicklog.write_click_log, --rows training rows,
               --seed) written into a temporary folder, with specs/din.rec;
   movielens   ../shared/datasets/ml-100k (--movielens DIR) prepared by
               examples/movielens/prepare.py into a temporary folder (train.parquet, ~80k rows),
@@ -49,8 +49,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +58,6 @@ WARMUP_CALLS = 2
 
 def machine_line() -> str:
     import tensorflow as tf  # the input pipeline is TensorFlow's whatever the backend
-
     from throughput import machine_line as step_machine_line
 
     return f"{step_machine_line()}, TensorFlow {tf.__version__} (tf.data)"
@@ -117,8 +114,8 @@ def step_rate(spec, split, batch_size: int, steps: int, repeats: int, seed: int)
 
     from recdsl.data.schema import schema_of
     from recdsl.emitter import emit
-    from recdsl.training.config import RunConfig
     from recdsl.training.compilation import compile_model, use_xla
+    from recdsl.training.config import RunConfig
 
     config = RunConfig(seed=seed, batch_size=batch_size)
     keras.utils.set_random_seed(seed)
@@ -259,7 +256,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    from recdsl.demo.synthetic import write_click_log
+    from recdsl.demo.clicklog import write_click_log
 
     with tempfile.TemporaryDirectory(prefix="recdsl-input-") as tmp:
         work = args.keep or Path(tmp)

@@ -139,7 +139,7 @@ def settings(config: str, backend: str, gpu) -> tuple[str, bool]:
 
 def table_rows(spec) -> dict:
     """Model input name -> (kind, rows or size, max_len)."""
-    from recdsl.ops.features import RESERVED_ROWS
+    from recdsl.ops.rows import RESERVED_ROWS
 
     own = {}
     for n in spec.nodes:
@@ -207,8 +207,8 @@ def compile_like_recdsl(model, spec, jit: bool, loss_only: bool) -> None:
     import keras
 
     from recdsl.data.schema import schema_of
-    from recdsl.training.config import RunConfig
     from recdsl.training.compilation import compile_model
+    from recdsl.training.config import RunConfig
 
     if not loss_only:
         compile_model(model, schema_of(spec).labels, RunConfig(), keras, jit)

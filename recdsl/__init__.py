@@ -34,12 +34,11 @@ def load(path: str | Path):
 
 def typecheck(path_or_spec):
     """Parse (if given a path) and type-check a spec; raises SpecErrors listing every problem."""
-    from recdsl.checker.checker import check as _check
-    from recdsl.lang.loader import read_sources
+    from recdsl.checker import check as _check
+    from recdsl.checker import check_file
 
     if isinstance(path_or_spec, (str, Path)):
-        spec = load(path_or_spec)
-        return _check(spec, read_sources(path_or_spec))
+        return check_file(path_or_spec)
     return _check(path_or_spec)
 
 
@@ -130,9 +129,6 @@ def export(run_dir: str | Path, out_dir: str | Path | None = None, force: bool =
 
 def load_model(path: str | Path, compile: bool = False):
     """A saved recdsl model (`recdsl build`'s or a run's model.keras) as a keras.Model."""
-    import keras
+    from recdsl.layers import load_model as _load_model
 
-    from recdsl.layers import register_all
-
-    register_all()
-    return keras.saving.load_model(path, compile=compile)
+    return _load_model(path, compile=compile)

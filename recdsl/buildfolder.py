@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from recdsl.graph import build_graph, to_json_text
+from recdsl.checker.spec import CheckedSpec
 from recdsl.diagram import GraphvizMissing, render
 from recdsl.errors import OutputExists
-from recdsl.checker.spec import CheckedSpec
+from recdsl.graph import build_graph, to_json_text
 from recdsl.ops.types import shape_text
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import graphviz
 import networkx as nx
 
-from recdsl.graph import shape_label
-from recdsl.ops.registry import load
+from recdsl.ops import load
+from recdsl.ops.types import shape_label
 
 CLUSTERS = (
     ("feature", "features", "#eef5ff"),

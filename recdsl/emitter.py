@@ -19,8 +19,9 @@ import math
 from dataclasses import dataclass, field
 
 from recdsl.checker.spec import CheckedSpec, Node
-from recdsl.ops.features import RESERVED_ROWS
-from recdsl.ops.registry import OpSpec, load
+from recdsl.ops import load
+from recdsl.ops.registry import OpSpec
+from recdsl.ops.rows import RESERVED_ROWS
 from recdsl.ops.types import BagType, SeqType
 
 
@@ -88,7 +89,7 @@ class Emitter:
     # --- features -------------------------------------------------------------------------
 
     def _feature(self, node: Node, op: OpSpec) -> None:
-        if op.feature == "numeric":
+        if op.feature == "values":
             ids, layer = self._numeric(node)
             mask = None
         else:

@@ -26,9 +26,9 @@ import json
 
 import networkx as nx
 
-from recdsl.ops.registry import load
 from recdsl.checker.spec import CheckedSpec
-from recdsl.ops.types import to_json
+from recdsl.ops import load
+from recdsl.ops.types import shape_label, to_json
 
 
 def build_graph(spec: CheckedSpec) -> nx.DiGraph:
@@ -76,11 +76,6 @@ def data_graph(graph: nx.DiGraph) -> nx.DiGraph:
     for _, _, attrs in data.edges(data=True):
         attrs.pop("share_kind", None)
     return data
-
-
-def shape_label(shape) -> str:
-    """A node's or edge's shape as text: `[B, 50, 16]`."""
-    return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
 def to_text(graph: nx.DiGraph) -> str:

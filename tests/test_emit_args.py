@@ -12,7 +12,7 @@ pytest.importorskip("keras")
 import recdsl  # noqa: E402
 from recdsl.emitter import emit  # noqa: E402
 from recdsl.layers import load_layer  # noqa: E402
-from recdsl.ops.registry import load  # noqa: E402
+from recdsl.ops import load  # noqa: E402
 
 SPEC_ONLY = {"share", "weight", "label"}
 

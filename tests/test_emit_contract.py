@@ -11,7 +11,7 @@ pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
 from recdsl.emitter import Emitter, layer_name  # noqa: E402
-from recdsl.ops.registry import load  # noqa: E402
+from recdsl.ops import load  # noqa: E402
 from recdsl.ops.types import BagType, SeqType  # noqa: E402
 
 FEATURES = """model one

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from recdsl.checker.checker import check
+from recdsl.checker.spec import CheckedSpec
 from recdsl.cli.main import main
 from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.parser import parse
-from recdsl.ops.registry import load
-from recdsl.checker.spec import CheckedSpec
+from recdsl.ops import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.rec"))

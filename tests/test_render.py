@@ -14,8 +14,8 @@ import pytest
 
 import recdsl
 from recdsl.cli.main import main
-from recdsl.graph import build_graph
 from recdsl.diagram import GraphvizMissing, node_label, render, to_dot
+from recdsl.graph import build_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.rec"))

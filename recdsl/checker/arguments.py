@@ -11,10 +11,9 @@ from recdsl.checker.spec import Binding, Node
 from recdsl.lang import ast
 from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
+from recdsl.ops import load
 from recdsl.ops.context import OpContext, TableInfo, TypeProblem
-from recdsl.ops.registry import load
-from recdsl.ops.vocab import (VocabFileEmpty, VocabFileNotFound, VocabFileNotUtf8, VocabFileUnreadable,
-                              read_vocab_file)
+from recdsl.ops.vocab import VocabFileEmpty, VocabFileNotFound, VocabFileNotUtf8, VocabFileUnreadable, read_vocab_file
 
 KIND_TEXT = {
     "int": "an integer", "float": "a number", "bool": "true or false", "str": "a quoted string",
@@ -205,7 +204,7 @@ def _table(resolver, param, expr, owner, ctx):
     if isinstance(expr, ast.Name):
         target = resolver.resolve(expr.id, expr)
         if target.kind != "feature" or (target.op not in param.calls and target.share_kind != "table"
-                                        and target.op not in ("multi", "sequence")):
+                                        and load()[target.op].feature != "rows"):
             raise TypeProblem(f"`{expr.id}` is a {target.op} {target.kind}; `of` names an id or category feature",
                               "e.g. sequence(of=item_id, max_len=50)")
         root = resolver.resolve(target.shares, None) if target.share_kind == "table" else target

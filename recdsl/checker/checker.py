@@ -14,8 +14,8 @@ from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.limits import deep_recursion, too_deep
 from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
+from recdsl.ops import load
 from recdsl.ops.context import OpContext, TypeProblem
-from recdsl.ops.registry import load
 from recdsl.ops.types import FieldListType
 
 FAMILY_OF_KIND = {"feature": "feature", "pool": "pool", "gate": "gate", "block": "block", "output": "output"}

@@ -6,8 +6,7 @@ Coercion either returns the one type the op sees or raises TypeProblem naming th
 from __future__ import annotations
 
 from recdsl.ops.context import TypeProblem
-from recdsl.ops.types import (BagType, DenseType, FieldListType, FieldType, SeqType, StackType, VectorType,
-                          shape_text)
+from recdsl.ops.types import BagType, DenseType, FieldListType, FieldType, SeqType, StackType, VectorType, shape_text
 
 POOL_HINT = "pool it first, e.g. `pool {name}_vec = avg({name})`, or use din/attention"
 

@@ -1,4 +1,4 @@
-"""The `recdsl` command: the only code that prints or exits."""
-from recdsl.cli.main import main
+"""The `recdsl` command (recdsl.cli.main:main): the only code that prints or exits.
 
-__all__ = ["main"]
+main parses the arguments and reports errors; spec, train and export hold the commands,
+each calling the library; reference refreshes docs/language.md's op reference."""

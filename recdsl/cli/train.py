@@ -76,7 +76,7 @@ def _log(args):
 
 
 def cmd_train(args) -> int:
-    import recdsl
+    from recdsl.checker import check_file
 
     config = _config(args)
     if not args.train:
@@ -86,7 +86,7 @@ def cmd_train(args) -> int:
             raise UsageError("--valid/--test need --train")
         _check_synthetic_fits(args.spec, config)
         return _demo(args.output or Path("runs") / "demo", config, args, specs=[args.spec])
-    spec = recdsl.typecheck(args.spec)
+    spec = check_file(args.spec)
     out = args.output or Path("runs") / spec.name
     from recdsl.training.fit import train
 
@@ -98,12 +98,12 @@ def cmd_train(args) -> int:
 
 def _check_synthetic_fits(spec_path, config) -> None:
     """Without --train a spec trains on the synthetic click log, which has specs/din.rec's columns."""
-    import recdsl
-    from recdsl.errors import UsageError
+    from recdsl.checker import check_file
     from recdsl.data.schema import schema_of
-    from recdsl.demo.synthetic import SCHEMA
+    from recdsl.demo.clicklog import SCHEMA
+    from recdsl.errors import UsageError
 
-    schema = schema_of(recdsl.typecheck(spec_path), config.columns, config.separators)
+    schema = schema_of(check_file(spec_path), config.columns, config.separators)
     missing = [c for c in schema.data_columns if c not in SCHEMA.names]
     if missing:
         raise UsageError(f"no --train data given, and the synthetic click log has no column "
@@ -164,7 +164,7 @@ def cmd_demo(args) -> int:
 
 def _demo(out: Path, config, args, specs, rows: int = DEMO_ROWS) -> int:
     """Write a synthetic click log, train each spec on it, and compare them."""
-    from recdsl.demo.synthetic import write_click_log
+    from recdsl.demo.clicklog import write_click_log
     from recdsl.training.fit import train
     from recdsl.training.runs import prepare_run_dir
 

@@ -1,1 +1,9 @@
-"""Data for recdsl models: synthetic click logs and input pipelines (numpy + pyarrow, no pandas)."""
+"""Files -> model inputs (numpy + pyarrow, no pandas), in pipeline order:
+
+    schema      what a checked spec needs from the data: columns, tables, labels
+    source      Parquet/CSV files -> checked numpy chunks (columns: one column's checks)
+    keys        the bookkeeping keys of a chunk (lengths, missing flags, labels, extras)
+    preprocess  raw values -> embedding rows and normalised numbers (recdsl.ops.rows)
+    pipeline    a split: cached in memory, or streamed through tf.data
+    errors      DataError and the log of fixed or dropped rows
+"""

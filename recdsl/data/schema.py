@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recdsl.checker.spec import CheckedSpec, Node
-from recdsl.ops.registry import load
+from recdsl.ops import load
 from recdsl.ops.vocab import read_vocab_file
 
 #: The stored `kind` of a numeric column with boundaries= (other columns store their feature's op).
@@ -127,7 +127,7 @@ def schema_of(spec: CheckedSpec, columns: dict[str, str] | None = None,
                 table = tables.setdefault(f"{node.name}.of", _table(f"{node.name}.of", of["op"], of, base))
             out.append(Column(node.name, col, node.op, table=table, max_len=node.arg("max_len"),
                               sep=separators.get(node.name, node.arg("sep") or "^")))
-        elif form == "numeric":
+        elif form == "values":
             boundaries = node.arg("boundaries")
             out.append(Column(node.name, col, BUCKETED if boundaries is not None else node.op,
                               size=node.arg("size") or 1, normalize=node.arg("normalize") or "none",

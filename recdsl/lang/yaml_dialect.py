@@ -58,7 +58,7 @@ SpecLoader.add_constructor(TEXT, lambda loader, node: ast.Str(loader.construct_s
 
 @lru_cache(maxsize=1)
 def _registry() -> dict:
-    from recdsl.ops.registry import load
+    from recdsl.ops import load
 
     return load()
 

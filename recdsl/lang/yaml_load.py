@@ -12,8 +12,24 @@ from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.limits import deep_recursion, too_deep
 from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
-from recdsl.lang.yaml_dialect import (BOOL, FLOAT, INT, KW, MAP, NAME, NULL, REF, RESERVED, SEQ, STR, TEXT,
-                                      TOP_KEYS, SpecLoader, declares, text_slot)
+from recdsl.lang.yaml_dialect import (
+    BOOL,
+    FLOAT,
+    INT,
+    KW,
+    MAP,
+    NAME,
+    NULL,
+    REF,
+    RESERVED,
+    SEQ,
+    STR,
+    TEXT,
+    TOP_KEYS,
+    SpecLoader,
+    declares,
+    text_slot,
+)
 
 _KINDS_TEXT = ", ".join(ast.STATEMENT_KINDS)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["load_layer", "register_all"]
+__all__ = ["load_layer", "load_model", "register_all"]
 
 
 def register_all() -> None:
@@ -33,3 +33,11 @@ def load_layer(path: str) -> type:
         return getattr(module, class_name)
     except AttributeError:
         raise ValueError(f"module {module_name!r} has no layer {class_name!r}") from None
+
+
+def load_model(path, compile: bool = False):
+    """A saved recdsl model (model.keras) as a keras.Model, with recdsl's layers registered."""
+    import keras
+
+    register_all()
+    return keras.saving.load_model(path, compile=compile)

@@ -5,9 +5,7 @@ import keras
 from keras import ops
 
 from recdsl.layers.masking import ExplicitMask
-
-#: Names the registry allows for `activation=` (recdsl.ops.registry.ACTIVATIONS).
-BUILTIN = ("relu", "sigmoid", "tanh", "gelu", "swish", "linear")
+from recdsl.ops.counting import BUILTIN_ACTIVATIONS as BUILTIN
 
 
 @keras.saving.register_keras_serializable(package="recdsl")

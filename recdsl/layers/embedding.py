@@ -4,8 +4,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-PADDING_ROW = 0
-OOV_ROW = 1
+from recdsl.ops.rows import PADDING_ROW
+
 #: Tables with at most this many rows compute the L2 penalty over their rows (O(rows * dim) per
 #: call, a dense gradient on the table: cheaper than per-position work for the small tables of a
 #: long sequence); larger tables per looked-up position (only the used rows get a gradient).

@@ -4,6 +4,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from recdsl.ops.rows import PADDING_ROW
+
 MODES = ("stack", "join")
 
 
@@ -44,7 +46,7 @@ class PaddingMask(keras.layers.Layer):
     """ids [B, L] -> bool [B, L], True where the id is not the padding row 0."""
 
     def call(self, inputs):
-        return ops.not_equal(ops.cast(inputs, "int32"), 0)
+        return ops.not_equal(ops.cast(inputs, "int32"), PADDING_ROW)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

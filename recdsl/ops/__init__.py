@@ -1,0 +1,14 @@
+"""The op registry and its vocabulary: value types, parameters, counting rules, row layout, heads.
+
+`load()` imports every op family once (each module registers its ops on import) and
+returns the complete registry, name -> OpSpec.
+"""
+from __future__ import annotations
+
+
+def load() -> dict:
+    """Every registered op, name -> OpSpec."""
+    from recdsl.ops import features, gating, interaction, outputs, pooling  # noqa: F401
+    from recdsl.ops.registry import REGISTRY
+
+    return REGISTRY

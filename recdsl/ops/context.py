@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+
 class TypeProblem(Exception):
     """Raised by an infer/count rule; `at` names the input or argument to underline."""
 

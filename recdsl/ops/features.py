@@ -107,7 +107,7 @@ register(OpSpec(
         _column,
     ),
     infer=_numeric_infer, count=_numeric_count,
-    layer="recdsl.layers.embedding:NumericFeature", key_args=("normalize", "boundaries", "dim"), feature="numeric",
+    layer="recdsl.layers.embedding:NumericFeature", key_args=("normalize", "boundaries", "dim"), feature="values",
     example="feature age : numeric(normalize=standard)",
 ))
 

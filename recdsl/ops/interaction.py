@@ -1,14 +1,12 @@
 """Interaction blocks: MLP, FM, DCN cross, FiBiNET bilinear, DLRM dot, attention, merges."""
 from __future__ import annotations
 
-from recdsl.ops.gating import poso_params
 from recdsl.ops.context import TypeProblem
 from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params
-from recdsl.ops.params import REQUIRED, Param
+from recdsl.ops.gating import poso_params
+from recdsl.ops.params import REQUIRED, SHARE, Param
 from recdsl.ops.registry import Input, OpSpec, register
 from recdsl.ops.types import SeqType, StackType, VectorType, shape_text
-
-_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op", to_layer=False)
 
 
 def _mlp_count(ctx, out) -> int:
@@ -33,7 +31,7 @@ register(OpSpec(
         Param("dropout", "float", 0.0, low=0.0, high=0.99, doc="dropout rate after each layer"),
         Param("norm", "enum", "none", choices=("none", "batch", "layer"), doc="normalisation before the activation"),
         Param("gate", "call", None, calls=("poso",), doc="poso(by=[...]) personalised neuron gating"),
-        _share,
+        SHARE,
     ),
     infer=lambda ctx: VectorType(ctx.arg("units")[-1]),
     count=_mlp_count,
@@ -154,7 +152,7 @@ register(OpSpec(
         Param("head_dim", "int", None, low=1, doc="width per head; defaults to the input dim"),
         Param("layers", "int", 1, low=1, doc="stacked attention layers"),
         Param("residual", "bool", True, doc="add a projected residual before the ReLU"),
-        _share,
+        SHARE,
     ),
     infer=lambda ctx: _same_kind(ctx.inp("x"), ctx.arg("heads") * (ctx.arg("head_dim") or ctx.inp("x").dim)),
     count=_self_attention_count,
@@ -187,7 +185,7 @@ register(OpSpec(
         Param("layers", "int", 1, low=1, doc="encoder layers"),
         Param("dropout", "float", 0.0, low=0.0, high=0.99, doc="dropout in attention and feed-forward"),
         Param("causal", "bool", False, doc="each position attends only to earlier ones"),
-        _share,
+        SHARE,
     ),
     infer=_transformer_infer, count=_transformer_count,
     layer="recdsl.layers.transformer:TransformerEncoder", key_args=("heads", "ff", "layers"),

@@ -43,3 +43,8 @@ class Param:
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+
+#: `share=other`: reuse the weights of another node of the same op (checked to have the same
+#: arguments and input widths); one declaration for every op that allows it.
+SHARE = Param("share", "ref", None, doc="reuse the weights of another node of the same op", to_layer=False)

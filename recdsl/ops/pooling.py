@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from recdsl.ops.context import TypeProblem
-from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params
-from recdsl.ops.params import REQUIRED, Param
+from recdsl.ops.counting import activation_params, dense_params
+from recdsl.ops.params import SHARE, Param
 from recdsl.ops.registry import Attention, Input, OpSpec, register
 from recdsl.ops.types import FieldType, SeqType
 
@@ -51,7 +51,6 @@ def _din_count(ctx, out) -> int:
 
 _output = Param("output", "enum", "pooled", choices=("pooled", "sequence"),
                 doc="the weighted sum [B, d], or the weighted sequence [B, L, d]")
-_share = Param("share", "ref", None, doc="reuse the weights of another node of the same op", to_layer=False)
 
 register(OpSpec(
     name="din", family="pool", label="DIN attention",
@@ -65,7 +64,7 @@ register(OpSpec(
               doc="activation of the attention MLP"),
         Param("normalize", "enum", "none", choices=("none", "softmax"),
               doc="none keeps DIN's unnormalised weights; softmax normalises over valid positions"),
-        _output, _share,
+        _output, SHARE,
     ),
     infer=_din_infer, count=_din_count,
     layer="recdsl.layers.din:DinAttention", key_args=("units", "activation", "normalize", "output"),
@@ -112,7 +111,7 @@ register(OpSpec(
               doc="q.k, q.k/sqrt(d), q W k, or v.tanh(Wq q + Wk k + b)"),
         Param("transform", "bool", True, doc="learn a dense transform of the keys to the query width"),
         Param("units", "int", 32, low=1, doc="hidden width of the additive score"),
-        _output, _share,
+        _output, SHARE,
     ),
     infer=_attention_infer, count=_attention_count,
     layer="recdsl.layers.attention:TargetAttention", key_args=("score", "transform", "output"),

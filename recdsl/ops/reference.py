@@ -1,17 +1,17 @@
 """The op reference of docs/language.md, generated from the registry so the two cannot drift.
 
-    python -m recdsl.ops.reference            # print the generated section
-    python -m recdsl.ops.reference --write    # refresh it in docs/language.md
+    python -m recdsl.cli.reference            # print the generated section
+    python -m recdsl.cli.reference --write    # refresh it in docs/language.md
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from recdsl.ops import load
 from recdsl.ops.params import REQUIRED
-from recdsl.ops.registry import ACCEPTS, load
+from recdsl.ops.registry import ACCEPTS
 
-BEGIN = "<!-- BEGIN GENERATED OP REFERENCE (python -m recdsl.ops.reference --write) -->"
+BEGIN = "<!-- BEGIN GENERATED OP REFERENCE (python -m recdsl.cli.reference --write) -->"
 END = "<!-- END GENERATED OP REFERENCE -->"
 FAMILIES = (
     ("feature", "Feature types (`feature NAME : TYPE`)"),
@@ -82,16 +82,3 @@ def refresh(doc: Path) -> str:
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     return head + generated() + tail
-
-
-def main() -> None:
-    doc = Path(__file__).resolve().parent.parent / "docs" / "language.md"
-    if "--write" in sys.argv:
-        doc.write_text(refresh(doc), encoding="utf-8")
-        print(f"wrote {doc}")
-    else:
-        print(generated())
-
-
-if __name__ == "__main__":
-    main()

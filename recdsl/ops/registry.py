@@ -21,9 +21,10 @@ A sequence output keeps the mask of its first "consume" or "keep" slot.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
+from recdsl.ops.context import OpContext
 from recdsl.ops.params import ARG_KINDS, Param
 
 #: What an input slot accepts; the checker coerces the argument to this form.
@@ -51,7 +52,7 @@ MASKABLE = ("sequence", "fields_or_sequence", "any")
 FEATURE_FORMS = {
     "row": "one categorical value -> one row of the feature's own table: int32 [B]",
     "rows": "a list of categorical values -> rows of a table (of=), 0-padded: int32 [B, max_len], masked",
-    "numeric": "float value(s) [B, size]: dense, projected (dim=) or bucketised (boundaries=) to a row",
+    "values": "float value(s) [B, size]: dense, projected (dim=) or bucketised (boundaries=) to a row",
 }
 
 #: How a table-owning feature op maps raw values to rows.
@@ -86,8 +87,8 @@ class OpSpec:
     label: str
     inputs: tuple[Input, ...]
     params: tuple[Param, ...]
-    infer: Callable[["OpContext"], Any]
-    count: Callable[["OpContext", Any], int]
+    infer: Callable[[OpContext], Any]
+    count: Callable[[OpContext, Any], int]
     layer: str | None = None
     key_args: tuple[str, ...] = ()
     example: str = ""
@@ -138,10 +139,3 @@ def register(spec: OpSpec) -> OpSpec:
         raise ValueError(f"{spec.name}: declare its Keras layer (layer=\"module:Class\")")
     REGISTRY[spec.name] = spec
     return spec
-
-
-def load() -> dict[str, OpSpec]:
-    """Import every family module once so the registry is complete."""
-    from recdsl.ops import features, gating, interaction, outputs, pooling  # noqa: F401
-
-    return REGISTRY

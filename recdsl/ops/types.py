@@ -14,97 +14,87 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
-class FieldType:
-    dim: int
+class _Flat:
+    """[B, n]: `width` is n, named by each type's own field (dim or size)."""
 
     @property
     def shape(self) -> tuple:
-        return ("B", self.dim)
+        return ("B", self.width)
+
+
+class _Stacked:
+    """[B, n, d]: `n` positions (a sequence's length, a stack's field count) of width d."""
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self._positions, self.dim)
+
+    @property
+    def width(self) -> int:
+        return self._positions * self.dim
+
+
+@dataclass(frozen=True)
+class FieldType(_Flat):
+    dim: int
+    describe = "an embedding field"
 
     @property
     def width(self) -> int:
         return self.dim
 
-    describe = "an embedding field"
-
 
 @dataclass(frozen=True)
-class DenseType:
+class DenseType(_Flat):
     size: int
-
-    @property
-    def shape(self) -> tuple:
-        return ("B", self.size)
-
-    @property
-    def width(self) -> int:
-        return self.size
-
     describe = "a numeric value"
 
+    @property
+    def width(self) -> int:
+        return self.size
+
 
 @dataclass(frozen=True)
-class VectorType:
+class VectorType(_Flat):
     size: int
-
-    @property
-    def shape(self) -> tuple:
-        return ("B", self.size)
+    describe = "a vector"
 
     @property
     def width(self) -> int:
         return self.size
 
-    describe = "a vector"
-
 
 @dataclass(frozen=True)
-class BagType:
+class BagType(_Stacked):
     length: int
     dim: int
-
-    @property
-    def shape(self) -> tuple:
-        return ("B", self.length, self.dim)
-
-    @property
-    def width(self) -> int:
-        return self.length * self.dim
-
     describe = "a multi-valued bag"
 
+    @property
+    def _positions(self) -> int:
+        return self.length
+
 
 @dataclass(frozen=True)
-class SeqType:
+class SeqType(_Stacked):
     length: int
     dim: int
-
-    @property
-    def shape(self) -> tuple:
-        return ("B", self.length, self.dim)
-
-    @property
-    def width(self) -> int:
-        return self.length * self.dim
-
     describe = "a sequence"
+
+    @property
+    def _positions(self) -> int:
+        return self.length
 
 
 @dataclass(frozen=True)
-class StackType:
+class StackType(_Stacked):
     count: int
     dim: int
-
-    @property
-    def shape(self) -> tuple:
-        return ("B", self.count, self.dim)
-
-    @property
-    def width(self) -> int:
-        return self.count * self.dim
-
     describe = "a stack of fields"
+
+    @property
+    def _positions(self) -> int:
+        return self.count
 
 
 @dataclass(frozen=True)
@@ -143,9 +133,14 @@ class FieldListType:
 ValueType = FieldType | DenseType | VectorType | BagType | SeqType | StackType | FieldListType
 
 
+def shape_label(shape) -> str:
+    """A shape as text: `[B, 50, 16]`."""
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
 def shape_text(value_type) -> str:
-    """`[B, 50, 16]`."""
-    return "[" + ", ".join(str(s) for s in value_type.shape) + "]"
+    """A value type's shape as text: `[B, 50, 16]`."""
+    return shape_label(value_type.shape)
 
 
 def to_json(value_type) -> dict:

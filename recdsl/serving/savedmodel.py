@@ -16,9 +16,9 @@ import os
 import shutil
 from pathlib import Path
 
+from recdsl.data.keys import length_key, missing_key
 from recdsl.serving.errors import ExportError, ExportExists
-from recdsl.serving.signature import (LENGTHS_SUFFIX, SIGNATURE, build_signature_rows, folder_kind,
-                                      raw_signature_rows)
+from recdsl.serving.signature import LENGTHS_SUFFIX, SIGNATURE, build_signature_rows, folder_kind, raw_signature_rows
 
 INFO_FILE = "assets.extra/recdsl_signature.json"  # the describe() rows, for clients (ignored by TF Serving)
 
@@ -99,7 +99,7 @@ def input_signature(rows: list[dict]) -> dict:
 
 def newest(values, lengths, max_len: int, pad):
     """Flat list values + row lengths -> ([B, max_len] each row's last max_len values, oldest
-    first, padded with `pad` at the end; [B] kept lengths): recdsl.data.source.pad_newest in
+    first, padded with `pad` at the end; [B] kept lengths): recdsl.data.columns.pad_newest in
     TensorFlow."""
     import tensorflow as tf
 
@@ -125,14 +125,14 @@ def serving_fn(model, pre):
             x = inputs[col.feature]
             if col.is_list:
                 pad = "" if x.dtype == tf.string else tf.zeros([], x.dtype)
-                raw[col.feature], raw[f"{col.feature}#len"] = newest(
+                raw[col.feature], raw[length_key(col.feature)] = newest(
                     x, tf.cast(inputs[col.feature + LENGTHS_SUFFIX], tf.int64), col.max_len, pad)
             elif col.is_numeric:
                 raw[col.feature] = tf.reshape(tf.cast(x, tf.float32), [-1, col.size])
             else:
                 raw[col.feature] = x
                 if x.dtype == tf.string:  # as in training: null or empty -> the OOV row
-                    raw[f"{col.feature}#missing"] = tf.equal(x, "")
+                    raw[missing_key(col.feature)] = tf.equal(x, "")
         return scores_of(pre.transform(raw))
 
     return serve

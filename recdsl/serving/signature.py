@@ -34,8 +34,8 @@ import json
 import zipfile
 from pathlib import Path
 
+from recdsl.ops import load
 from recdsl.ops.heads import head_of
-from recdsl.ops.registry import load
 from recdsl.serving.errors import ExportError
 
 LENGTHS_SUFFIX = "_lengths"

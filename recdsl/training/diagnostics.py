@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from recdsl.ops import load
+
 ATTENTION_ROWS = 20_000  # validation rows used for the attention diagnostics
 NORMALIZE_MODES = ("none", "softmax")
 
@@ -263,37 +265,46 @@ def uniformity_text(stats: Mapping[str, Any]) -> str | None:
 
 
 def attention_pools(spec) -> list:
-    return [n for n in spec.nodes if n.op in ("din", "attention")]
+    """The nodes whose op declares attention weights (OpSpec.attention), in spec order."""
+    registry = load()
+    return [n for n in spec.nodes if n.op in registry and registry[n.op].attention is not None]
 
 
 def attention_weights(model, spec, inputs: dict, rows: int, batch_size: int = 4096) -> dict:
-    """{pool: (weights [n, L], mask [n, L] bool, normalize)} on the first `rows` rows of `inputs`."""
+    """{pool: (weights [n, L], mask [n, L] bool, normalize)} on the first `rows` rows of `inputs`.
+
+    The spec is emitted once more to learn what each pool's layer is called with (the emit
+    contract's tensors and mask), the trained weights are copied in by layer name, and a
+    probe model maps the model inputs to those tensors; the layer's declared method
+    (OpSpec.attention) then gives the weights."""
     import keras
 
-    from recdsl.emitter import layer_name
+    from recdsl.emitter import Emitter
 
     pools = attention_pools(spec)
     if not pools or not inputs:
         return {}
     n = min(rows, len(next(iter(inputs.values()))))
     feed = {k: v[:n] for k, v in inputs.items()}
+    emitter = Emitter(spec)
+    probe_of = emitter.run()
+    for layer in probe_of.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
     out = {}
     for node in pools:
-        layer = model.get_layer(layer_name(node.name))
-        call = layer._inbound_nodes[0].arguments
-        parts = list(call.args[0])
-        mask = call.kwargs.get("mask")
-        probe = keras.Model(model.inputs, {"query": parts[0], "keys": parts[1],
-                                           **({"mask": mask} if mask is not None else {})})
-        got = probe.predict(feed, batch_size=batch_size, verbose=0)
-        m = np.asarray(got["mask"]).astype(bool) if "mask" in got else np.ones(got["keys"].shape[:2], bool)
-        w = []
-        for start in range(0, n, batch_size):
-            sl = slice(start, start + batch_size)
-            w.append(keras.ops.convert_to_numpy(
-                layer.attention_weights([got["query"][sl], got["keys"][sl]], mask=m[sl])))
-        normalize = "softmax" if node.op == "attention" else (node.arg("normalize") or "none")
-        out[node.name] = (np.concatenate(w).astype("float64"), m, normalize)
+        call, declared = emitter.calls[node.name], load()[node.op].attention
+        taps = {f"in{i}": t for i, t in enumerate(call.tensors)}
+        if call.mask is not None:
+            taps["mask"] = call.mask
+        got = keras.Model(probe_of.inputs, taps).predict(feed, batch_size=batch_size, verbose=0)
+        parts = [got[f"in{i}"] for i in range(len(call.tensors))]
+        m = np.asarray(got["mask"]).astype(bool) if "mask" in got else np.ones(parts[-1].shape[:2], bool)
+        method = getattr(emitter.layers[node.name], declared.method)
+        w = [keras.ops.convert_to_numpy(method([x[start:start + batch_size] for x in parts],
+                                                mask=m[start:start + batch_size]))
+             for start in range(0, n, batch_size)]
+        out[node.name] = (np.concatenate(w).astype("float64"), m, declared.normalize(dict(node.args)))
     return out
 
 

@@ -15,6 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recdsl.checker import check_file
 from recdsl.data import source
 from recdsl.data.errors import FixLog
 from recdsl.data.pipeline import Split, bucketed_inputs
@@ -55,11 +56,9 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
 
     force replaces a non-empty folder; resume continues an interrupted run in it. verbose is
     Keras' fit verbosity; log receives progress lines (None: silent)."""
-    import recdsl
-
     config = (config or RunConfig()).validate()
     clock = {"start": time.perf_counter()}
-    spec = recdsl.typecheck(spec_path)
+    spec = check_file(spec_path)
     check_run_dir(out, force=force, resume=resume)
     schema = schema_of(spec, config.columns, config.separators)
     pre, splits, streamed = _load_data(schema, train_paths, valid_paths, test_paths, config, log)
@@ -196,10 +195,10 @@ def _data_summary(splits: dict) -> dict:
 
 def _diagram(spec, run_dir: Path):
     """run_dir/NAME.svg, the architecture diagram; None without Graphviz."""
-    import recdsl
-    from recdsl.diagram import GraphvizMissing
+    from recdsl.diagram import GraphvizMissing, render
+    from recdsl.graph import build_graph
 
     try:
-        return recdsl.draw(spec, run_dir / f"{spec.name}.svg")
+        return render(build_graph(spec), run_dir / f"{spec.name}.svg")
     except GraphvizMissing:
         return None

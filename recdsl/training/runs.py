@@ -98,9 +98,9 @@ def load_run(run_dir) -> LoadedRun:
         if not (run_dir / name).is_file():
             raise RunError(f"{run_dir} is not a finished run: {name} is missing",
                            hint="pass the -o folder of a `recdsl train` that completed")
-    import recdsl
+    from recdsl.layers import load_model
 
-    model = recdsl.load_model(run_dir / "model.keras")
+    model = load_model(run_dir / "model.keras")
     pre = Preprocessor.load(run_dir / "preprocessing.json")
     info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
     return LoadedRun(run_dir, model, pre, info)

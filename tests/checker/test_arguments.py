@@ -15,11 +15,18 @@ from recdsl.checker.binding import bind_call
 from recdsl.checker.checker import check
 from recdsl.checker.problems import Poisoned
 from recdsl.lang import ast as rec
+from recdsl.ops import load
 from recdsl.ops.context import OpContext
 from recdsl.ops.params import Param
-from recdsl.ops.registry import OpSpec, load
-from recdsl.ops.vocab import (VocabFileEmpty, VocabFileError, VocabFileNotFound, VocabFileNotUtf8,
-                              VocabFileUnreadable, read_vocab_file)
+from recdsl.ops.registry import OpSpec
+from recdsl.ops.vocab import (
+    VocabFileEmpty,
+    VocabFileError,
+    VocabFileNotFound,
+    VocabFileNotUtf8,
+    VocabFileUnreadable,
+    read_vocab_file,
+)
 
 CHECKER = Path(recdsl.checker.__file__).parent
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import recdsl
-from recdsl.ops.registry import load
+from recdsl.ops import load
 from recdsl.ops.types import shape_text, to_json
 
 SPECS = sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.rec"))

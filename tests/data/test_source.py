@@ -475,7 +475,7 @@ def test_each_rule_names_row_8_of_10_in_chunks_of_3(tmp_path, schema, fmt, rule)
     path = write(tmp_path, fmt, data)
     err = error_of(path, schema, chunk_rows=3)
     assert (err.file, err.row) == (str(path), 8)
-    assert f", row 8: " in str(err)
+    assert ", row 8: " in str(err)
 
 
 def test_row_numbers_have_thousands_separators(tmp_path, schema):

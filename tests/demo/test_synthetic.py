@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import recdsl
-from recdsl.demo.synthetic import (GENRES, SCHEMA, World, generate, history_similarity, make_world,
-                                   oracle_probability, write_click_log)
+from recdsl.demo.clicklog import SCHEMA, generate, history_similarity, oracle_probability, write_click_log
+from recdsl.demo.world import GENRES, World, make_world
 
 ROOT = Path(__file__).resolve().parents[2]
 DIN = ROOT / "specs" / "din.rec"

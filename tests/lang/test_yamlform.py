@@ -12,7 +12,7 @@ from recdsl.lang.errors import SpecErrors
 from recdsl.lang.formatter import format_spec
 from recdsl.lang.parser import parse, parse_file
 from recdsl.lang.yamlform import dump_yaml, load_yaml
-from recdsl.ops.registry import load
+from recdsl.ops import load
 
 SPEC_FILES = sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.rec"))
 

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from recdsl.ops import registry
+from recdsl import ops as registry
+from recdsl.ops.context import OpContext
 
 
 def to_numpy(x):
@@ -41,12 +42,13 @@ def trainable_count(layer) -> int:
     return int(sum(np.prod(w.shape) for w in layer.trainable_weights))
 
 
-def registry_count(op: str, inputs: dict, args: dict | None = None, extra: dict | None = None, out=None) -> int:
-    """The registry's trainable-parameter rule for `op`, with an OpContext built by hand."""
+def registry_count(op: str, inputs: dict, args: dict | None = None, context: dict | None = None, out=None) -> int:
+    """The registry's trainable-parameter rule for `op`, with an OpContext built by hand
+    (`context`: its checker-filled fields, e.g. table= or gate_by_width=)."""
     spec = registry.load()[op]
     full = {p.name: p.default for p in spec.params if not p.required}
     full.update(args or {})
-    ctx = registry.OpContext(spec, inputs, full, extra=dict(extra or {}))
+    ctx = OpContext(spec, inputs, full, **dict(context or {}))
     return spec.count(ctx, spec.infer(ctx) if out is None else out)
 
 

@@ -2,8 +2,20 @@ import numpy as np
 import pytest
 
 from recdsl.layers.activations import Dice, PReLU, activation_layer
-from .layer_check import (assert_close, central_difference, check_layer, check_mixed, gradients, lengths_mask, randomize, rng,
-                          to_numpy, trainable_count, weight)
+
+from .layer_check import (
+    assert_close,
+    central_difference,
+    check_layer,
+    check_mixed,
+    gradients,
+    lengths_mask,
+    randomize,
+    rng,
+    to_numpy,
+    trainable_count,
+    weight,
+)
 
 B, L, U = 6, 5, 4
 

@@ -3,9 +3,19 @@ import pytest
 
 from recdsl.layers.attention import TargetAttention
 from recdsl.ops.types import FieldType, SeqType
+
 from . import reference as ref
-from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
-                                      registry_count, rng, to_numpy, weight)
+from .layer_check import (
+    assert_close,
+    check_layer,
+    check_mixed,
+    lengths_mask,
+    randomize,
+    registry_count,
+    rng,
+    to_numpy,
+    weight,
+)
 
 B, L, DQ, DK, DV = 6, 5, 4, 3, 2
 

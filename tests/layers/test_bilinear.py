@@ -3,6 +3,7 @@ import pytest
 
 from recdsl.layers.bilinear import BilinearInteraction
 from recdsl.ops.types import StackType
+
 from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, weight
 
 B, F, D = 5, 4, 3

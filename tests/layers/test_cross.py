@@ -3,6 +3,7 @@ import pytest
 
 from recdsl.layers.cross import CrossNetwork
 from recdsl.ops.types import VectorType
+
 from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, weight
 
 B, N = 6, 5

@@ -3,9 +3,21 @@ import pytest
 
 from recdsl.layers.din import DinAttention
 from recdsl.ops.types import FieldType, SeqType
+
 from . import reference as ref
-from .layer_check import (assert_close, central_difference, check_layer, check_mixed, gradients, lengths_mask, randomize,
-                          registry_count, rng, to_numpy, weight)
+from .layer_check import (
+    assert_close,
+    central_difference,
+    check_layer,
+    check_mixed,
+    gradients,
+    lengths_mask,
+    randomize,
+    registry_count,
+    rng,
+    to_numpy,
+    weight,
+)
 
 B, L, D = 6, 5, 4
 

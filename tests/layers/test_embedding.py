@@ -4,9 +4,20 @@ import pytest
 
 from recdsl.layers import embedding as embedding_module
 from recdsl.layers.embedding import FeatureEmbedding, NumericFeature
+from recdsl.ops.context import TableInfo
 from recdsl.ops.types import FieldType
-from .layer_check import (assert_close, check_layer, check_mixed, randomize, registry_count, rng,
-                                      to_numpy, trainable_count, weight)
+
+from .layer_check import (
+    assert_close,
+    check_layer,
+    check_mixed,
+    randomize,
+    registry_count,
+    rng,
+    to_numpy,
+    trainable_count,
+    weight,
+)
 
 B, L = 6, 5
 
@@ -28,7 +39,7 @@ def test_category_count_and_shared_table_on_field_and_sequence(tmp_path):
     field = to_numpy(layer(seq[:, 0]))
     assert_close(field, weight(layer.embeddings)[seq[:, 0]])
     assert trainable_count(layer) == registry_count("category", {}, {"vocab": ["a", "b", "c", "d", "e"], "dim": 3})
-    shared = registry_count("sequence", {}, {"max_len": L}, extra={"of_type": FieldType(3), "of_params": 21})
+    shared = registry_count("sequence", {}, {"max_len": L}, context={"table": TableInfo(FieldType(3), 21)})
     assert shared == 21
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from recdsl.layers.fm import FMInteraction
 from recdsl.ops.types import StackType
+
 from .layer_check import assert_close, check_layer, check_mixed, registry_count, rng
 
 B, F, D = 5, 4, 3

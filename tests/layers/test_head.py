@@ -4,6 +4,7 @@ import pytest
 
 from recdsl.layers.head import PredictionHead
 from recdsl.ops.types import VectorType
+
 from . import reference as ref
 from .layer_check import assert_close, check_layer, randomize, registry_count, rng, to_numpy
 

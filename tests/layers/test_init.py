@@ -5,8 +5,8 @@ import sys
 import keras
 import pytest
 
+from recdsl import ops as registry
 from recdsl.layers import load_layer
-from recdsl.ops import registry
 
 
 def test_every_registry_layer_path_loads():

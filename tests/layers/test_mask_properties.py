@@ -27,6 +27,7 @@ from recdsl.layers.din import DinAttention
 from recdsl.layers.pooling import MaskedPool
 from recdsl.layers.self_attention import SelfAttention
 from recdsl.layers.transformer import TransformerEncoder
+
 from .layer_check import randomize, rng, to_numpy
 
 B, L, D = 4, 5, 4

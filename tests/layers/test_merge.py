@@ -3,6 +3,7 @@ import pytest
 
 from recdsl.layers.merge import Merge
 from recdsl.ops.types import StackType, VectorType
+
 from .layer_check import assert_close, check_layer, check_mixed, registry_count, rng
 
 B = 4

@@ -4,9 +4,9 @@ import pytest
 
 from recdsl.layers.mlp import MLPBlock
 from recdsl.ops.types import VectorType
+
 from . import reference as ref
-from .layer_check import (assert_close, check_layer, check_mixed, randomize, registry_count, rng,
-                                      to_numpy, weight)
+from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, to_numpy, weight
 
 B, N, M = 6, 5, 3
 
@@ -50,7 +50,7 @@ def test_matches_numpy(kwargs, tmp_path):
     layer = MLPBlock(**kwargs)
     layer.build([x.shape, by.shape] if gated else x.shape)
     randomize(layer, 2)
-    params = registry_count("mlp", {"x": VectorType(N)}, kwargs, extra={"gate_by_width": M})
+    params = registry_count("mlp", {"x": VectorType(N)}, kwargs, context={"gate_by_width": M})
     out = check_layer(layer, feed, params=params, tmp_path=tmp_path)
     assert_close(out, mlp_reference(layer, x.astype("float64"), by.astype("float64")))
 

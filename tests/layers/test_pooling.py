@@ -3,6 +3,7 @@ import pytest
 
 from recdsl.layers.pooling import MaskedPool
 from recdsl.ops.types import SeqType
+
 from .layer_check import check_layer, check_mixed, lengths_mask, registry_count, rng, to_numpy
 
 B, L, D = 5, 6, 4

@@ -2,6 +2,7 @@ import numpy as np
 
 from recdsl.layers.poso import PosoGate
 from recdsl.ops.types import VectorType
+
 from . import reference as ref
 from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng, to_numpy
 

@@ -3,9 +3,19 @@ import pytest
 
 from recdsl.layers.self_attention import SelfAttention
 from recdsl.ops.types import SeqType, StackType
+
 from . import reference as ref
-from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize,
-                                      registry_count, rng, to_numpy, weight)
+from .layer_check import (
+    assert_close,
+    check_layer,
+    check_mixed,
+    lengths_mask,
+    randomize,
+    registry_count,
+    rng,
+    to_numpy,
+    weight,
+)
 
 B, N, D = 5, 4, 3
 

@@ -3,6 +3,7 @@ import pytest
 
 from recdsl.layers.senet import SENetGate
 from recdsl.ops.types import StackType
+
 from . import reference as ref
 from .layer_check import assert_close, check_layer, check_mixed, randomize, registry_count, rng
 

@@ -134,6 +134,15 @@ def test_both_slots_and_the_mask_reach_the_layer(world):
     one = probe.predict({"item": items[:1], "cat": np.array([2], dtype="int32"), "hist": ids[:1]}, verbose=0)
     np.testing.assert_allclose(one, got[:1], rtol=1e-5, atol=1e-6)  # a batch of 1
 
+    # the run report's diagnostics find the pool through its declaration and call its method
+    from recdsl.training.diagnostics import attention_weights
+
+    feed = {"item": items, "cat": np.array([2, 2, 3], dtype="int32"), "hist": ids}
+    weights, mask, normalize = attention_weights(model, recdsl.typecheck(spec), feed, rows=3)["gated"]
+    score = np.einsum("bd,bld->bl", table[items], keys) / 2.0
+    np.testing.assert_allclose(weights, 1.0 / (1.0 + np.exp(-score)) * (ids != 0), rtol=1e-5, atol=1e-6)
+    assert (mask == (ids != 0)).all() and normalize == "none"
+
 
 def test_train_reload_report_and_export(world):
     root, spec, train, valid = world
@@ -143,7 +152,9 @@ def test_train_reload_report_and_export(world):
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["valid"]["click"]["auc"] > 0.6  # the planted cat signal is learned
-    assert "gated" in (out / "report.md").read_text()  # attention diagnostics found the toy pool
+    report = (out / "report.md").read_text()
+    section = report[report.index("## Attention diagnostics"):]
+    assert "no attention pools" not in section and "gated" in section
 
     model = recdsl.load_model(out / "model.keras")
     assert isinstance(model.get_layer("gated"), ToyGatedPool)

@@ -87,7 +87,7 @@ class Run:
 def run(tmp_path_factory) -> Run:
     from recdsl.serving.savedmodel import export
     from recdsl.training.config import load_config
-    from recdsl.training.run import train
+    from recdsl.training.fit import train
 
     r = Run()
     r.dir = tmp_path_factory.mktemp("export")
@@ -104,7 +104,7 @@ def run(tmp_path_factory) -> Run:
 
 
 def predict_scores(run: Run, table: pa.Table, name: str) -> np.ndarray:
-    from recdsl.training.run import predict
+    from recdsl.training.scoring import predict
 
     path = run.dir / f"{name}.parquet"
     pq.write_table(table, path)

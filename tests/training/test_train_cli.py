@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recdsl.training.metrics import auc
+
 from ..cli_call import call
 
 pytest.importorskip("tensorflow")

@@ -1,15 +1,10 @@
-"""A synthetic click log for the DIN example (specs/din.rec), used by `recdsl demo`.
+"""A synthetic click log for the DIN example (specs/din.rec), used by `recdsl demo`, drawn
+from a simulated `World` (recdsl.demo.world: items in topic clusters of a latent space,
+users with 2-4 weighted interests). The log has a planted signal that target attention
+can use and average pooling blurs:
 
-The log has a planted signal that target attention can use and average pooling blurs:
-
-* Items live in a latent space. There are 20 categories, each split into 5 topic
-  clusters; an item's unit vector is its category direction plus its cluster direction
-  plus a little item noise, so items of one cluster are very similar (cosine ~0.85),
-  items of one category somewhat similar (~0.4) and other items unrelated (~0).
-* Every user has 2-4 interests, each a (category, cluster) pair in distinct categories,
-  with unequal weights. A row's history (5..max_len items, oldest first) is drawn mostly
-  from the user's interests, by weight, plus some items from neighbouring clusters and
-  popular noise items.
+* A row's history (5..max_len items, oldest first) is drawn mostly from the user's
+  interests, by weight, plus some items from neighbouring clusters and popular noise items.
 * The candidate item is drawn from one of the user's interests (chosen uniformly, so a
   minor interest is as likely a target as the main one), from another cluster of an
   interest category (a near miss), or from the popularity distribution.
@@ -33,7 +28,6 @@ at 1; every list is non-empty.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,34 +35,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from recdsl.demo.world import CLUSTERS_PER_CATE, GENRES, MAX_INTERESTS, World, make_world
+
 __all__ = [
-    "GENRES",
     "SCHEMA",
-    "World",
-    "make_world",
+    "MIN_LEN",
     "generate",
     "write_click_log",
     "oracle_probability",
     "history_similarity",
 ]
 
-# specs/genres.txt, in order (a test checks they agree).
-GENRES = (
-    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western", "unknown",
-)
-
-N_CATES = 20  # item_cate: category(size=20)
-N_OCCUPATIONS = 21  # occupation: category(size=21)
-CLUSTERS_PER_CATE = 5
-LATENT_DIM = 64
 MIN_LEN = 5
-MAX_INTERESTS = 4
-AGE_MIN, AGE_MAX = 18, 70
-
-# Latent geometry: squared weights of the category, cluster and item-noise directions.
-_W_CATE, _W_CLUSTER, _W_NOISE = 0.40, 0.45, 0.15
 # History: share of noise items (popularity draws), share of interest draws landing in
 # another cluster of the interest's category.
 _P_HIST_NOISE, _P_HIST_NEIGHBOUR = 0.20, 0.15
@@ -78,7 +56,6 @@ _P_CAND_INTEREST, _P_CAND_NEAR = 0.35, 0.25
 # Click logit = _SLOPE * (max similarity - _CENTRE) + side effects.
 _SLOPE, _CENTRE = 7.0, 0.78
 _POP_COEF = 0.25
-_SIM_MATRIX_MAX_ITEMS = 6_000  # precompute the item x item similarity up to this many items
 
 SCHEMA = pa.schema([
     ("user_id", pa.int64()),
@@ -92,139 +69,6 @@ SCHEMA = pa.schema([
     ("hist_cates", pa.list_(pa.int64())),
     ("ctr", pa.int8()),
 ])
-
-
-@dataclass(frozen=True, eq=False)
-class World:
-    """The latent structure shared by every split. Arrays are indexed by id - 1."""
-
-    n_users: int
-    n_items: int
-    max_len: int
-    # items
-    item_cate: np.ndarray  # [I] int64, 0..19
-    item_cluster: np.ndarray  # [I] int64, 0..99 (category * 5 + topic)
-    item_vec: np.ndarray  # [I, d] float32, unit rows
-    item_pop: np.ndarray  # [I] float32, standardized log popularity
-    cluster_items: np.ndarray  # [C, S] int64 item indices by popularity rank, -1 padding
-    cluster_size: np.ndarray  # [C] int64
-    cluster_cdf: np.ndarray  # [C] float64, cumulative popularity of clusters
-    sim: np.ndarray | None  # [I, I] float32 cosine similarity, None for huge catalogues
-    # users
-    user_gender: np.ndarray  # [U] int8, 0 = M, 1 = F
-    user_age: np.ndarray  # [U] float32
-    user_occupation: np.ndarray  # [U] int64
-    user_genre_offsets: np.ndarray  # [U + 1] int64 into user_genre_values
-    user_genre_values: np.ndarray  # int64 indices into GENRES
-    user_interests: np.ndarray  # [U, 4] int64 cluster ids, -1 padding
-    user_interest_cdf: np.ndarray  # [U, 4] float64 cumulative interest weights (1.0 padding)
-    user_n_interests: np.ndarray  # [U] int64, 2..4
-    user_bias: np.ndarray  # [U] float32
-    user_cdf: np.ndarray  # [U] float64, cumulative activity (how often a user appears)
-    # side effects on the click logit
-    cate_gender: np.ndarray  # [20] float32, + for F, - for M
-    cate_age: np.ndarray  # [20] float32, per standardized year of age
-    occupation_bias: np.ndarray  # [21] float32
-
-    @property
-    def n_clusters(self) -> int:
-        return len(self.cluster_size)
-
-
-def make_world(*, users: int = 5_000, items: int = 2_000, seed: int | np.random.Generator = 0,
-               max_len: int = 50) -> World:
-    """Draw the latent structure: item clusters and vectors, users and their interests."""
-    n_clusters = N_CATES * CLUSTERS_PER_CATE
-    if items < n_clusters:
-        raise ValueError(f"items must be at least {n_clusters}, got {items}")
-    if users < 1:
-        raise ValueError(f"users must be positive, got {users}")
-    if max_len < 1:
-        raise ValueError(f"max_len must be positive, got {max_len}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    d = LATENT_DIM
-
-    # Items: item j of a random permutation goes to cluster j % C with popularity rank j // C.
-    perm = rng.permutation(items)
-    j = np.arange(items)
-    item_cluster = np.empty(items, np.int64)
-    item_cluster[perm] = j % n_clusters
-    item_rank = np.empty(items, np.int64)
-    item_rank[perm] = j // n_clusters
-    item_cate = item_cluster // CLUSTERS_PER_CATE
-    cluster_size = np.bincount(item_cluster, minlength=n_clusters).astype(np.int64)
-    cluster_items = np.full((n_clusters, int(cluster_size.max())), -1, np.int64)
-    cluster_items[item_cluster, item_rank] = np.arange(items)
-
-    def directions(n: int) -> np.ndarray:
-        v = rng.standard_normal((n, d))
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    cate_dir, cluster_dir, noise_dir = directions(N_CATES), directions(n_clusters), directions(items)
-    vec = (np.sqrt(_W_CATE) * cate_dir[item_cate] + np.sqrt(_W_CLUSTER) * cluster_dir[item_cluster]
-           + np.sqrt(_W_NOISE) * noise_dir)
-    item_vec = (vec / np.linalg.norm(vec, axis=1, keepdims=True)).astype(np.float32)
-    sim = item_vec @ item_vec.T if items <= _SIM_MATRIX_MAX_ITEMS else None
-
-    # Popularity: clusters lognormal; within a cluster of size s, rank r has probability
-    # sqrt((r+1)/s) - sqrt(r/s) (what floor(s * u**2) draws).
-    cluster_w = rng.lognormal(0.0, 0.5, n_clusters)
-    cluster_p = cluster_w / cluster_w.sum()
-    cluster_cdf = np.cumsum(cluster_p)
-    cluster_cdf[-1] = 1.0
-    s = cluster_size[item_cluster].astype(np.float64)
-    within = np.sqrt((item_rank + 1) / s) - np.sqrt(item_rank / s)
-    logpop = np.log(cluster_p[item_cluster] * within)
-    item_pop = ((logpop - logpop.mean()) / (logpop.std() + 1e-12)).astype(np.float32)
-
-    # Users.
-    user_gender = (rng.random(users) < 0.5).astype(np.int8)
-    user_age = np.round(AGE_MIN + (AGE_MAX - AGE_MIN) * rng.beta(2.0, 3.5, users)).astype(np.float32)
-    occ_p = rng.dirichlet(np.full(N_OCCUPATIONS, 2.0))
-    user_occupation = rng.choice(N_OCCUPATIONS, size=users, p=occ_p).astype(np.int64)
-    user_n_interests = rng.integers(2, MAX_INTERESTS + 1, users).astype(np.int64)
-    cates = np.argsort(rng.random((users, N_CATES)), axis=1)[:, :MAX_INTERESTS]  # distinct
-    topics = rng.integers(0, CLUSTERS_PER_CATE, (users, MAX_INTERESTS))
-    slot = np.arange(MAX_INTERESTS)[None, :]
-    used = slot < user_n_interests[:, None]
-    user_interests = np.where(used, cates * CLUSTERS_PER_CATE + topics, -1).astype(np.int64)
-    w = rng.gamma(1.0, 1.0, (users, MAX_INTERESTS)) * used
-    w /= w.sum(axis=1, keepdims=True)
-    user_interest_cdf = np.where(used, np.cumsum(w, axis=1), 1.0)
-    user_interest_cdf[np.arange(users), user_n_interests - 1] = 1.0
-    user_bias = rng.normal(0.0, 0.3, users).astype(np.float32)
-    activity = rng.lognormal(0.0, 0.6, users)
-    user_cdf = np.cumsum(activity / activity.sum())
-    user_cdf[-1] = 1.0
-
-    # Genres: 1-3 per user, mostly the genres of the user's interest categories.
-    cate_genre = rng.permutation(np.resize(np.arange(len(GENRES)), N_CATES))
-    n_genres = rng.integers(1, 4, users)
-    from_interest = rng.random((users, 3)) < 0.7
-    random_genre = rng.integers(0, len(GENRES), (users, 3))
-    offsets, values = [0], []
-    for u in range(users):
-        picked: list[int] = []
-        for k in range(int(n_genres[u])):
-            g = (int(cate_genre[cates[u, k]]) if from_interest[u, k] and k < user_n_interests[u]
-                 else int(random_genre[u, k]))
-            if g not in picked:
-                picked.append(g)
-        values.extend(picked)
-        offsets.append(len(values))
-
-    return World(
-        n_users=users, n_items=items, max_len=max_len,
-        item_cate=item_cate, item_cluster=item_cluster, item_vec=item_vec, item_pop=item_pop,
-        cluster_items=cluster_items, cluster_size=cluster_size, cluster_cdf=cluster_cdf, sim=sim,
-        user_gender=user_gender, user_age=user_age, user_occupation=user_occupation,
-        user_genre_offsets=np.asarray(offsets, np.int64), user_genre_values=np.asarray(values, np.int64),
-        user_interests=user_interests, user_interest_cdf=user_interest_cdf,
-        user_n_interests=user_n_interests, user_bias=user_bias, user_cdf=user_cdf,
-        cate_gender=rng.normal(0.0, 0.3, N_CATES).astype(np.float32),
-        cate_age=rng.normal(0.0, 0.3, N_CATES).astype(np.float32),
-        occupation_bias=rng.normal(0.0, 0.15, N_OCCUPATIONS).astype(np.float32),
-    )
 
 
 # ---------------------------------------------------------------------------- sampling
