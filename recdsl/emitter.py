@@ -25,6 +25,12 @@ from recdsl.ops.rows import RESERVED_ROWS
 from recdsl.ops.types import BagType, SeqType
 
 
+#: The rank of the tensor an input form gives its layer ([B, n] or [B, F/L, d]); `any` keeps its value's.
+#: A value of another rank is joined to it, even alone: one field given to a form of stacked
+#: fields is [B, 1, d], never the bare [B, d] (which a layer would read as d rows of one sequence).
+FORM_RANKS = {"vector": 2, "query": 2, "fields": 3, "fields_or_sequence": 3, "sequence": 3}
+
+
 @dataclass
 class Value:
     tensor: object
@@ -179,8 +185,8 @@ class Emitter:
         values = [self.values[m] for m in names]
         types = [self.spec.node(m).type for m in names]
         is_seq = all(isinstance(t, (SeqType, BagType)) for t in types)
-        if len(values) == 1 and (accepts != "fields" or len(values[0].tensor.shape) == 3) \
-                and not (accepts == "vector" and len(values[0].tensor.shape) != 2):
+        rank = FORM_RANKS.get(accepts)
+        if len(values) == 1 and (rank is None or len(values[0].tensor.shape) == rank):
             return values[0]
         tensors = [v.tensor for v in values]
         if accepts == "vector" or (accepts == "any" and not is_seq):

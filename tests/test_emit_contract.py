@@ -5,9 +5,10 @@ tensor in the call (in declaration order, with its shape), the mask of every "co
 passed as mask=, and the mask kept on sequence outputs. A new op without a case here fails."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-pytest.importorskip("keras")
+keras = pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
 from recdsl.emitter import Emitter, layer_name  # noqa: E402
@@ -133,3 +134,52 @@ def test_every_slot_argument_and_mask_reaches_the_layer(tmp_path, op, i):
         assert call.mask is None
     if isinstance(node.type, (SeqType, BagType)):
         assert emitter.values["x"].mask is not None, "a sequence output keeps its mask"
+
+
+#: One-field inputs of ops that take a field list or a sequence, beside the CASES above.
+ONE_FIELD = [
+    "block x = self_attention(a, heads=2)", "block x = self_attention([a], heads=1, residual=false)",
+    "block x = transformer(a, heads=2)", "block x = transformer([c], heads=1, layers=2)",
+    "gate x = senet(a)", "gate x = senet([a], granularity=dim)", "block x = fm(a)", "block x = fm([a], reduce=false)",
+    "block x = dot(a, self_interaction=true)", "block x = add(a)", "block x = multiply([a])", "block x = concat(a)",
+]
+ROWS = [(op, i, None) for op, i in RUNS] + [(None, 0, statement) for statement in ONE_FIELD]
+
+
+def _batch(model, rng, rows: int) -> dict:
+    """Random model inputs: ids in range (padding at the end of some histories), floats."""
+    out = {}
+    for name, t in model.input.items():
+        shape = (rows,) + tuple(t.shape[1:])
+        if "int" in str(t.dtype):
+            x = rng.integers(2, 7, shape).astype("int32")  # within every table (c has 5 + 2 rows)
+            if len(shape) == 2:
+                x[np.arange(shape[1])[None, :] >= rng.integers(0, shape[1] + 1, (rows, 1))] = 0
+            out[name] = x
+        else:
+            out[name] = rng.normal(size=shape).astype("float32")
+    return out
+
+
+@pytest.mark.parametrize("op,i,statement", ROWS)
+def test_a_row_never_changes_another_rows_output(tmp_path, op, i, statement):
+    """Two batches that differ in one row give every other row the same outputs, with one-field
+    inputs too, and at a batch size that is not a multiple of any width (9 rows)."""
+    if statement is not None:
+        path = tmp_path / "one.rec"
+        path.write_text(FEATURES + statement + "\noutput y = sigmoid(concat(x))\n", encoding="utf-8")
+        spec = recdsl.typecheck(path)
+    else:
+        spec = _spec(tmp_path, op, i)
+    model = Emitter(spec).run()
+    probe = keras.Model(model.inputs, model.get_layer(layer_name("x")).output)
+    rng = np.random.default_rng(7)
+    first = _batch(model, rng, 9)
+    second = {k: v.copy() for k, v in first.items()}
+    changed = _batch(model, rng, 1)
+    for k in second:
+        second[k][3] = changed[k][0]
+    a, b = probe.predict(first, verbose=0), probe.predict(second, verbose=0)
+    assert a.shape[0] == 9 and a.shape[1:] == tuple(d for d in spec.node("x").type.shape[1:])
+    keep = np.arange(9) != 3
+    np.testing.assert_allclose(a[keep], b[keep], rtol=1e-6, atol=1e-6)
