@@ -44,6 +44,8 @@ CASES = {
     "transformer": "block x = transformer(s, heads=4, ff=8, layers=2, dropout=0.1, causal=true)",
     "concat": "block x = concat(a, n, c)",
     "add": "block x = add(s, t)",
+    "subtract": "block x = subtract(s, t)",
+    "traditional_attention": "pool x = traditional_attention(s, units=6, activation=dice, output=sequence)",
     "multiply": "block x = multiply(a, b)",
     "sigmoid": "output x = sigmoid(n)",
     "linear": "output x = linear(n)",
@@ -74,8 +76,8 @@ def _spec(tmp_path, op: str, i: int = 0):
     tail = ""
     if not statement.startswith("output"):
         # sequences are pooled, anything else flattened, before the head
-        tail = "output y = sigmoid(concat(avg(x)))\n" if op in ("din", "attention", "self_attention",
-                                                              "transformer", "add") else \
+        tail = "output y = sigmoid(concat(avg(x)))\n" if op in ("din", "attention", "self_attention", "transformer",
+                                                              "add", "subtract", "traditional_attention") else \
             "output y = sigmoid(concat(x))\n"
     path = tmp_path / f"{op}{i}.rec"
     path.write_text(FEATURES + statement + "\n" + tail, encoding="utf-8")
@@ -142,6 +144,7 @@ ONE_FIELD = [
     "block x = transformer(a, heads=2)", "block x = transformer([c], heads=1, layers=2)",
     "gate x = senet(a)", "gate x = senet([a], granularity=dim)", "block x = fm(a)", "block x = fm([a], reduce=false)",
     "block x = dot(a, self_interaction=true)", "block x = add(a)", "block x = multiply([a])", "block x = concat(a)",
+    "block x = subtract(a, b)",
 ]
 ROWS = [(op, i, None) for op, i in RUNS] + [(None, 0, statement) for statement in ONE_FIELD]
 

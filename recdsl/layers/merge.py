@@ -1,4 +1,4 @@
-"""Merging several values into one: concat, add, multiply."""
+"""Merging several values into one: concat, add, subtract, multiply."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import keras
 from keras import ops
 
-MODES = ("concat", "add", "multiply")
+MODES = ("concat", "add", "subtract", "multiply")
 
 
 @keras.saving.register_keras_serializable(package="recdsl")
@@ -15,6 +15,7 @@ class Merge(keras.layers.Layer):
 
         concat:   flatten each x_i [B, ...] to [B, n_i], then concatenate -> [B, sum n_i]
         add:      x_1 + x_2 + ...   (one shape)
+        subtract: x_1 - x_2         (one shape, exactly two inputs)
         multiply: x_1 * x_2 * ...   (one shape)
 
     The concatenation is the "embedding & MLP" input of Wide & Deep, Cheng et al., 2016.
@@ -31,6 +32,10 @@ class Merge(keras.layers.Layer):
         if self.mode == "concat":
             flat = [ops.reshape(x, (-1, math.prod(x.shape[1:]))) for x in inputs]
             return flat[0] if len(flat) == 1 else ops.concatenate(flat, axis=-1)
+        if self.mode == "subtract":
+            if len(inputs) != 2:
+                raise ValueError(f"Merge subtract takes exactly two inputs, got {len(inputs)}")
+            return inputs[0] - inputs[1]
         out = inputs[0]
         for x in inputs[1:]:
             out = out + x if self.mode == "add" else out * x

@@ -225,6 +225,22 @@ def _elementwise_infer(ctx):
     return types[0]
 
 
+def _subtract_infer(ctx):
+    if len(ctx.inp("x")) != 2:
+        raise TypeProblem(f"subtract takes exactly two inputs, got {len(ctx.inp('x'))}",
+                          "write subtract(a, b) for a - b", at="x")
+    return _elementwise_infer(ctx)
+
+
+register(OpSpec(
+    name="subtract", family="block", label="subtract",
+    summary="Element-wise x_1 - x_2 of two inputs of one shape (the Mogujie article fuses the target "
+            "and history sides by add, subtract or multiply).",
+    inputs=(Input("x", "any", variadic=True, mask="keep"),), params=(), layer_args=(("mode", "subtract"),),
+    infer=_subtract_infer, count=lambda ctx, out: 0,
+    layer="recdsl.layers.merge:Merge", example="block gap = subtract(target_vec, history_vec)",
+))
+
 for _name, _sign in (("add", "+"), ("multiply", "*")):
     register(OpSpec(
         name=_name, family="block", label=_name,

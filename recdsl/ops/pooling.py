@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from recdsl.ops.context import TypeProblem
-from recdsl.ops.counting import activation_params, dense_params
+from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params
 from recdsl.ops.params import SHARE, Param
 from recdsl.ops.registry import Attention, Input, OpSpec, register
 from recdsl.ops.types import FieldType, SeqType
@@ -117,4 +117,33 @@ register(OpSpec(
     layer="recdsl.layers.attention:TargetAttention", key_args=("score", "transform", "output"),
     attention=Attention(normalize=lambda args: "softmax"),
     example="pool ta = attention(query=item_id, keys=hist_items, score=scaled_dot)",
+))
+
+
+def _traditional_infer(ctx):
+    x = ctx.inp("x")
+    return SeqType(x.length, x.dim) if ctx.arg("output") == "sequence" else FieldType(x.dim)
+
+
+def _traditional_count(ctx, out) -> int:
+    d, u = ctx.inp("x").dim, ctx.arg("units")
+    return d * u + u + u + activation_params(ctx.arg("activation"), [u])
+
+
+register(OpSpec(
+    name="traditional_attention", family="pool", label="traditional attention",
+    summary="Query-free attention: each valid position is scored by a small MLP of its own embedding "
+            "(FC -> activation -> FC to one score, no bias), the scores are softmaxed over the valid "
+            "positions, and the sequence is summed with those weights (output=pooled) or re-weighted "
+            "(output=sequence). The Mogujie article's traditional attention: positions never interact.",
+    inputs=(Input("x", "sequence", mask="consume"),),
+    params=(
+        Param("units", "int", 32, low=1, doc="hidden width of the scoring MLP"),
+        Param("activation", "enum", "relu", choices=ACTIVATIONS, doc="activation of the hidden layer"),
+        _output, SHARE,
+    ),
+    infer=_traditional_infer, count=_traditional_count,
+    layer="recdsl.layers.traditional_attention:TraditionalAttention", key_args=("units", "activation", "output"),
+    attention=Attention(normalize=lambda args: "softmax"),
+    example="pool interest = traditional_attention(hist_items, units=32)",
 ))

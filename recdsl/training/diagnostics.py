@@ -280,6 +280,7 @@ def attention_weights(model, spec, inputs: dict, rows: int, batch_size: int = 40
     import keras
 
     from recdsl.emitter import Emitter
+    from recdsl.training.scoring import predict_rows
 
     pools = attention_pools(spec)
     if not pools or not inputs:
@@ -297,13 +298,15 @@ def attention_weights(model, spec, inputs: dict, rows: int, batch_size: int = 40
         taps = {f"in{i}": t for i, t in enumerate(call.tensors)}
         if call.mask is not None:
             taps["mask"] = call.mask
-        got = keras.Model(probe_of.inputs, taps).predict(feed, batch_size=batch_size, verbose=0)
+        got = predict_rows(keras.Model(probe_of.inputs, taps), feed, batch_size)
         parts = [got[f"in{i}"] for i in range(len(call.tensors))]
         m = np.asarray(got["mask"]).astype(bool) if "mask" in got else np.ones(parts[-1].shape[:2], bool)
         method = getattr(emitter.layers[node.name], declared.method)
-        w = [keras.ops.convert_to_numpy(method([x[start:start + batch_size] for x in parts],
-                                                mask=m[start:start + batch_size]))
-             for start in range(0, n, batch_size)]
+        w = []
+        for start in range(0, n, batch_size):
+            chunk = [x[start:start + batch_size] for x in parts]  # called as the layer was (Call.single)
+            w.append(keras.ops.convert_to_numpy(
+                method(chunk[0] if call.single else chunk, mask=m[start:start + batch_size])))
         out[node.name] = (np.concatenate(w).astype("float64"), m, declared.normalize(dict(node.args)))
     return out
 

@@ -36,3 +36,13 @@ def test_mixed_precision():
     xs = [r.normal(size=(B, 3)).astype("float32") for _ in range(2)]
     for mode in ("concat", "add", "multiply"):
         check_mixed(lambda dtype: Merge(mode, dtype=dtype), xs)
+
+
+def test_subtract(tmp_path):
+    r = rng(4)
+    a, b = (r.normal(size=(B, 3, 2)).astype("float32") for _ in range(2))
+    params = registry_count("subtract", {"x": [StackType(3, 2)] * 2})
+    out = check_layer(Merge("subtract"), [a, b], params=params, tmp_path=tmp_path)
+    assert_close(out, a - b)
+    with pytest.raises(ValueError, match="exactly two"):
+        Merge("subtract")([a, b, a])
