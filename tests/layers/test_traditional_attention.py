@@ -7,8 +7,17 @@ from recdsl.layers.traditional_attention import TraditionalAttention
 from recdsl.ops.types import SeqType
 
 from . import reference as ref
-from .layer_check import (assert_close, check_layer, check_mixed, lengths_mask, randomize, registry_count, rng,
-                          to_numpy, weight)
+from .layer_check import (
+    assert_close,
+    check_layer,
+    check_mixed,
+    lengths_mask,
+    randomize,
+    registry_count,
+    rng,
+    to_numpy,
+    weight,
+)
 
 B, L, D = 6, 5, 3
 
