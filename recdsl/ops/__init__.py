@@ -8,7 +8,7 @@ from __future__ import annotations
 
 def load() -> dict:
     """Every registered op, name -> OpSpec."""
-    from recdsl.ops import features, gating, interaction, outputs, pooling  # noqa: F401
+    from recdsl.ops import features, gating, interaction, outputs, pooling, sequences  # noqa: F401
     from recdsl.ops.registry import REGISTRY
 
     return REGISTRY
