@@ -55,16 +55,21 @@ def scalar_column(arr, where: Where):
                           hint="declare it as multi(...) or sequence(...) in the spec")
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
+    if pa.types.is_null(arr.type):  # a column of nulls only (pyarrow's type for it): all missing
+        return np.zeros(len(arr), dtype="int64"), np.ones(len(arr), dtype=bool)
     if pa.types.is_integer(arr.type) or pa.types.is_boolean(arr.type):
         absent = arr.is_null().to_numpy(zero_copy_only=False)
+        if beyond_int64(arr):
+            return pc.cast(arr, pa.string()).fill_null("").to_numpy(zero_copy_only=False), absent
         return arr.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), absent
     if pa.types.is_floating(arr.type):
         values = arr.to_numpy(zero_copy_only=False).astype("float64")
         absent = np.isnan(values)
-        fractional = ~absent & ((values != np.round(values)) | ~np.isfinite(values))
+        fractional = ~absent & not_integer_codes(values)
         if fractional.any():
             raise where.error(f"holds the number {float(values[fractional][0])!r}; a categorical column holds "
-                              "integers or text", fractional, hint="declare it numeric(...) if it is a quantity")
+                              "integers (within 64 bits) or text", fractional,
+                              hint="declare it numeric(...) if it is a quantity; write large ids as integers or text")
         return np.where(absent, 0, values).astype("int64"), absent
     if _is_text(arr.type):
         absent = pc.fill_null(pc.equal(arr, ""), True).to_numpy(zero_copy_only=False)
@@ -72,8 +77,27 @@ def scalar_column(arr, where: Where):
     raise where.error(f"has type {arr.type}, not integers or text")
 
 
+INT64_MAX = 2 ** 63 - 1
+
+
+def beyond_int64(arr) -> bool:
+    """An unsigned 64-bit column holding a value int64 cannot (read as its decimal text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return arr.type == pa.uint64() and len(arr) > 0 and (pc.max(arr).as_py() or 0) > INT64_MAX
+
+
+def not_integer_codes(values: np.ndarray) -> np.ndarray:
+    """Float values that are no integer code: fractional, infinite or beyond int64."""
+    with np.errstate(invalid="ignore"):
+        return (values != np.round(values)) | ~np.isfinite(values) | (np.abs(values) >= 2.0 ** 63)
+
+
 def list_column(arr, col: Column, where: Where, fixes: FixLog):
-    """[n, max_len] values (oldest first, the newest max_len kept) and [n] lengths."""
+    """[n, max_len] values (oldest first, the newest max_len kept), [n] kept lengths and [n] lengths
+    as written (before the cut: what aligned lists are compared by). A null list is an empty one,
+as an empty CSV cell is (not counted: both are how files write an empty history)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -96,16 +120,19 @@ def list_column(arr, col: Column, where: Where, fixes: FixLog):
     over = lengths > col.max_len
     fixes.add(where.column, f"longer than {col.max_len} -> newest {col.max_len} kept", int(over.sum()),
               where.file, where.row(over))
-    return padded, kept
+    return padded, kept, lengths
 
 
 def _list_values(flat, lengths: np.ndarray, col: Column, where: Where):
     """The flattened values of a list column as int64 or str, and the value lists are padded with."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     def row_of(position: int) -> int:
         return int(np.searchsorted(np.cumsum(lengths), position, side="right")) + where.first_row
 
+    if pa.types.is_null(flat.type):  # lists pyarrow typed from nulls only: empty, or all null
+        flat = flat.cast(pa.int64())
     if flat.null_count:
         bad_pos = int(np.flatnonzero(flat.is_null().to_numpy(zero_copy_only=False))[0])
         raise where.error("a list holds a null value", row=row_of(bad_pos),
@@ -118,11 +145,13 @@ def _list_values(flat, lengths: np.ndarray, col: Column, where: Where):
                               hint=f"drop empty values from the lists (in a CSV cell, a doubled or trailing "
                                    f"{col.sep!r} makes one)")
         return values, ""
-    if pa.types.is_integer(flat.type):
+    if pa.types.is_integer(flat.type) or pa.types.is_boolean(flat.type):
+        if beyond_int64(flat):
+            return pc.cast(flat, pa.string()).to_numpy(zero_copy_only=False), ""
         return flat.cast(pa.int64()).to_numpy(zero_copy_only=False), 0
     if pa.types.is_floating(flat.type):
         values = flat.to_numpy(zero_copy_only=False)
-        bad = (values != np.round(values)) | ~np.isfinite(values)
+        bad = not_integer_codes(values)
         if bad.any():
             raise where.error(f"a list holds the number {float(values[bad][0])!r}; categorical lists hold integers "
                               "or text", row=row_of(int(np.flatnonzero(bad)[0])))
@@ -153,6 +182,10 @@ def floats(arr, where: Where) -> np.ndarray:
 
     if is_list(arr):
         raise where.error("holds lists, but the column takes one number per row")
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_null(arr.type):  # a column of nulls only
+        arr = arr.cast(pa.float64())
     if _is_text(arr.type):
         # surrounding spaces are allowed (" 1.5"), as Python's float() allows them
         arr = pc.utf8_trim_whitespace(arr)

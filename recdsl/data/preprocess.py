@@ -9,7 +9,7 @@
     numeric(normalize=...)     standard: Normalization(mean, variance); minmax: (x-min)/(max-min);
                                log: log1p(max(x, 0)); none: x.  Missing -> the training mean.
 Row 0 is padding (positions past a list's length), row 1 is out-of-vocabulary/missing
-(recdsl.ops.rows).
+(recdsl.ops.rows); every listed or learned value has its own row (recdsl.data.lookups).
 Features that share a table (sequence(of=item_id)) share one layer and one vocabulary.
 
 `fit` learns vocabularies and statistics in one streamed pass over the training data; the
@@ -25,13 +25,12 @@ import numpy as np
 
 from recdsl.data.errors import DataError, FixLog
 from recdsl.data.keys import is_bookkeeping, length_key, missing_key
+from recdsl.data.lookups import INT_OOV_TOKEN, KERAS_OOV, OOV_KEY, oov_token, table_layer
 from recdsl.data.schema import Column, Schema, Table
 from recdsl.ops.rows import OOV_ROW, PADDING_ROW, RESERVED_ROWS
 
 FORMAT_VERSION = 1
 NUMERIC_STATS = "numeric"  # preprocessing.json's key for the numeric features' statistics
-INT_OOV_TOKEN = -(2 ** 62)  # IntegerLookup's OOV token; must not be a real value
-LOOKUP_SHIFT = OOV_ROW  # a lookup's OOV index 0 -> OOV_ROW, its vocabulary 1.. -> RESERVED_ROWS..
 
 
 @dataclass
@@ -46,7 +45,8 @@ class Preprocessor:
 
     @classmethod
     def fit(cls, chunks, schema: Schema) -> "Preprocessor":
-        """One pass over training chunks (recdsl.data.source.read): vocabularies and statistics."""
+        """One pass over training chunks (recdsl.data.source.read, whose `paths` an empty
+        result names): vocabularies and statistics."""
         counts: dict[str, dict] = {name: {} for name, t in schema.tables.items() if t.learned}
         kinds: dict[str, set] = {name: set() for name in schema.tables}
         moments: dict[str, list] = {}
@@ -66,7 +66,11 @@ class Preprocessor:
                     for v, c in zip(values.tolist(), n.tolist()):
                         table_counts[v] = table_counts.get(v, 0) + c
         if rows == 0:
-            raise DataError("the training data has no rows")
+            files = [str(f) for f in getattr(chunks, "paths", [])]
+            raise DataError(f"the training data has no rows{': ' + ', '.join(files) if len(files) > 1 else ''}",
+                            file=files[0] if len(files) == 1 else None,
+                            hint="the file holds a header (or a schema) and no data rows" if len(files) == 1
+                            else "every file holds a header (or a schema) and no data rows")
         pre = cls(schema)
         for name, table in schema.tables.items():
             dtype = _table_dtype(table, kinds[name])
@@ -77,10 +81,15 @@ class Preprocessor:
                     cols = ", ".join(c.column for c in schema.table_columns(name))
                     raise DataError(f"no values to learn a vocabulary from in column(s) {cols}",
                                     hint="every value is null or empty in the training data")
-                found = {(str(k) if dtype == "string" else int(k)): c for k, c in found.items()}
+                found = _merged(found, dtype)
                 ranked = sorted(found.items(), key=lambda kv: (-kv[1], str(kv[0])))
                 entry["vocabulary"] = [k for k, _ in ranked[:table.max_tokens]]
                 entry["seen"] = len(found)
+            if not table.hashed:
+                vocabulary = table.vocab if table.vocab is not None else entry.get("vocabulary", ())
+                token = oov_token(dtype, vocabulary)
+                if token != KERAS_OOV[dtype]:
+                    entry[OOV_KEY] = token
             pre.tables[name] = entry
         for col in schema.columns:
             if col.is_numeric and not col.bucketised:
@@ -137,12 +146,12 @@ class Preprocessor:
             if want == "string" and x.dtype != object:
                 out[col.feature] = x.astype(str).astype(object)
             elif want == "int64" and x.dtype == object:
-                out[col.feature] = _parse_ints(x, chunk, col, out)
+                out[col.feature] = _parse_ints(x, chunk, col, self.tables[col.table.name].get(OOV_KEY, INT_OOV_TOKEN))
         return out
 
     def layer(self, table_name: str):
         if table_name not in self._layers:
-            self._layers[table_name] = _table_layer(self.schema.tables[table_name], self.tables[table_name])
+            self._layers[table_name] = table_layer(self.schema.tables[table_name], self.tables[table_name])
         return self._layers[table_name]
 
     def build_layers(self) -> dict:
@@ -255,22 +264,14 @@ def _table_dtype(table: Table, kinds: set) -> str:
     return "int64" if kinds == {"int64"} else "string"
 
 
-def _table_layer(table: Table, entry: dict):
-    """The Keras layer of a table and the shift that puts its outputs on the table's rows."""
-    import keras
-
-    if table.hashed:
-        return keras.layers.Hashing(num_bins=table.buckets), RESERVED_ROWS
-    if table.vocab is not None:
-        return keras.layers.StringLookup(vocabulary=list(table.vocab), num_oov_indices=1), LOOKUP_SHIFT
-    if table.size is not None:
-        return keras.layers.IntegerLookup(vocabulary=np.arange(table.size, dtype="int64"), num_oov_indices=1,
-                                          oov_token=INT_OOV_TOKEN), LOOKUP_SHIFT
-    vocab = entry["vocabulary"]
-    if entry["dtype"] == "string":
-        return keras.layers.StringLookup(vocabulary=[str(v) for v in vocab], num_oov_indices=1), LOOKUP_SHIFT
-    return keras.layers.IntegerLookup(vocabulary=np.asarray(vocab, dtype="int64"), num_oov_indices=1,
-                                      oov_token=INT_OOV_TOKEN), LOOKUP_SHIFT
+def _merged(counts: dict, dtype: str) -> dict:
+    """Value counts keyed by the table's dtype: an integer and its text (a CSV and a Parquet
+    file of one table) are one value, their counts summed."""
+    out: dict = {}
+    for k, c in counts.items():
+        key = str(k) if dtype == "string" else int(k)
+        out[key] = out.get(key, 0) + c
+    return out
 
 
 def _valid_values(arrays: dict, col: Column) -> np.ndarray:
@@ -296,19 +297,30 @@ def _floats(value, size: int) -> list[float]:
     return [float(v) if np.isfinite(v) else 0.0 for v in arr]
 
 
-def _parse_ints(x: np.ndarray, chunk, col: Column, arrays: dict) -> np.ndarray:
-    """Text to int64 for an integer-coded table; an unparsable value is an error naming its row."""
+def _parse_ints(x: np.ndarray, chunk, col: Column, unseen: int) -> np.ndarray:
+    """Text to int64 for an integer-coded table; an unparsable value is an error naming its row.
+    An integer beyond int64 (20 digits) is no value of a vocabulary: `unseen` (-> the OOV row,
+    counted as unseen); a hashed table fitted on int64 cannot hash it: an error."""
     flat = x.reshape(-1)
-    try:
-        return np.asarray([int(v) if v != "" else 0 for v in flat], dtype="int64").reshape(x.shape)
-    except ValueError:
-        for i, v in enumerate(flat):
-            try:
-                int(v) if v != "" else 0
-            except ValueError:
-                row = i // x.shape[1] if x.ndim == 2 else i
-                raise DataError(f"text {v!r} where integer codes are expected", file=chunk.file, column=col.column,
-                                row=chunk.first_row + row,
-                                hint=f"{col.feature}'s table was learned from integer values; "
-                                     "this file holds text in that column") from None
-        raise
+    out = np.empty(flat.shape[0], dtype="int64")
+    for i, v in enumerate(flat):
+        try:
+            n = int(v) if v != "" else 0
+        except ValueError:
+            raise _parse_error(x, i, chunk, col, f"text {v!r} where integer codes are expected",
+                               f"{col.feature}'s table was learned from integer values; "
+                               "this file holds text in that column") from None
+        if -2 ** 63 <= n < 2 ** 63:
+            out[i] = n
+        elif col.table.hashed:
+            raise _parse_error(x, i, chunk, col, f"the id {v} does not fit in 64 bits",
+                               f"{col.feature}'s hashed table was fitted on 64-bit integers; ids this long "
+                               "must be text in the training data too (a string column), or kept below 2**63")
+        else:
+            out[i] = unseen
+    return out.reshape(x.shape)
+
+
+def _parse_error(x: np.ndarray, i: int, chunk, col: Column, message: str, hint: str) -> DataError:
+    row = i // x.shape[1] if x.ndim == 2 else i
+    return DataError(message, file=chunk.file, column=col.column, row=chunk.first_row + row, hint=hint)

@@ -4,6 +4,11 @@ A *table* is one embedding table's value space: the id/category feature that own
 every multi/sequence feature that shares it (`sequence(of=item_id)`). Features of one table
 go through the same preprocessing (the same hash, the same vocabulary), so a history item
 and a candidate item with the same raw value land on the same row.
+
+An *aligned group* is a set of list features read position by position together: the
+members of one input slot of a node (`din(keys=[hist_items, hist_cates])` pairs the i-th
+item with the i-th category), traced back through sequence nodes (a self-attention over
+`hist_items` keeps its positions). Every row must give them lists of the same length.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pathlib import Path
 
 from recdsl.checker.spec import CheckedSpec, Node
 from recdsl.ops import load
+from recdsl.ops.types import BagType, SeqType
 from recdsl.ops.vocab import read_vocab_file
 
 #: The stored `kind` of a numeric column with boundaries= (other columns store their feature's op).
@@ -77,10 +83,23 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Aligned:
+    """List features whose rows must have equal lengths, and the node slots that pair them."""
+
+    features: tuple[str, ...]
+    uses: tuple[str, ...]     # "keys of `interest`"
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.uses)
+
+
+@dataclass(frozen=True)
 class Schema:
     columns: tuple[Column, ...]
     labels: tuple[Label, ...]
     tables: dict = field(default_factory=dict, compare=False)  # table name -> Table
+    aligned: tuple[Aligned, ...] = ()
 
     @property
     def data_columns(self) -> list[str]:
@@ -133,7 +152,45 @@ def schema_of(spec: CheckedSpec, columns: dict[str, str] | None = None,
                               size=node.arg("size") or 1, normalize=node.arg("normalize") or "none",
                               boundaries=tuple(float(b) for b in boundaries) if boundaries else None))
     labels = tuple(_label(n, columns) for n in spec.outputs)
-    return Schema(tuple(out), labels, tables)
+    return Schema(tuple(out), labels, tables, aligned_groups(spec))
+
+
+def aligned_groups(spec: CheckedSpec) -> tuple[Aligned, ...]:
+    """The aligned groups of a spec: list features fed to one slot of a node together (after
+    expanding groups and tracing sequence nodes to the features whose positions they keep),
+    merged when they overlap; in spec order."""
+    registry = load()
+
+    def expand(members) -> list[str]:
+        return [leaf for m in members
+                for leaf in (expand(spec.node(m).inputs[0].members) if spec.node(m).kind == "group" else [m])]
+
+    def sources(name: str) -> set[str]:
+        node = spec.node(name)
+        if node.kind == "feature":
+            return {name} if registry[node.op].feature == "rows" else set()
+        if not isinstance(node.type, (SeqType, BagType)):
+            return set()
+        slot = next((i.name for i in registry[node.op].inputs if i.mask in ("consume", "keep")), None)
+        return set().union(*(sources(m) for b in node.inputs if b.role == slot for m in expand(b.members)))
+
+    groups: list[tuple[set, list]] = []
+    for node in spec.nodes:
+        if node.kind in ("feature", "group"):
+            continue
+        for role in dict.fromkeys(b.role for b in node.inputs):
+            found = [sources(m) for b in node.inputs if b.role == role for m in expand(b.members)]
+            found = [f for f in found if f]
+            if len(found) < 2:  # one list (or one sequence node's lists, paired where it was made)
+                continue
+            found = set().union(*found)
+            uses = [f"{role.split('.')[-1]} of `{node.name}`"]
+            for other in [g for g in groups if g[0] & found]:
+                groups.remove(other)
+                found, uses = found | other[0], other[1] + uses
+            groups.append((found, uses))
+    order = [n.name for n in spec.nodes]
+    return tuple(Aligned(tuple(sorted(f, key=order.index)), tuple(u)) for f, u in groups)
 
 
 def _table(name: str, op: str, args: dict, base: Path) -> Table:
@@ -160,7 +217,8 @@ def schema_to_json(schema: Schema) -> dict:
 
     return {"tables": {name: asdict(t) for name, t in schema.tables.items()},
             "columns": [{**asdict(c), "table": c.table.name if c.table else None} for c in schema.columns],
-            "labels": [asdict(lab) for lab in schema.labels]}
+            "labels": [asdict(lab) for lab in schema.labels],
+            "aligned": [asdict(a) for a in schema.aligned]}
 
 
 def schema_from_json(data: dict) -> Schema:
@@ -171,4 +229,5 @@ def schema_from_json(data: dict) -> Schema:
     columns = tuple(Column(**{**{k: tup(v) for k, v in c.items()},
                               "table": tables[c["table"]] if c["table"] else None}) for c in data["columns"])
     labels = tuple(Label(**lab) for lab in data["labels"])
-    return Schema(columns, labels, tables)
+    aligned = tuple(Aligned(tuple(a["features"]), tuple(a["uses"])) for a in data.get("aligned", []))
+    return Schema(columns, labels, tables, aligned)  # runs saved before aligned groups: none

@@ -13,13 +13,15 @@ A chunk is a dict of numpy arrays, one entry per model input plus bookkeeping:
 
 Rules (documented in the README's "Data" section):
 - a missing column, a list where a single value belongs (or the reverse), text in a numeric
-  column, a null or empty value inside a list (CSV `a^^b`), a non-finite number or a label out
-  of range stop the run with the file, column and row;
+  column, a null or empty value inside a list (CSV `a^^b`), a non-finite number, a label out
+  of range or aligned lists (schema.Aligned) of different lengths stop the run with the file,
+  column and row; so does a CSV file pyarrow cannot parse (recdsl.data.csvlines finds the line);
 - null/NaN numeric values and null labels stop the run too, unless the run config says
   `missing: fill` (numeric -> the training mean, i.e. 0 after normalisation, or the OOV
   bucket; rows with a null label are dropped) -- every fill and drop is counted;
 - null or empty categorical values go to the OOV row (counted);
-- lists longer than max_len keep their newest max_len values (the last ones; counted).
+- lists longer than max_len keep their newest max_len values (the last ones; counted);
+- a null list is an empty list; an integer beyond int64 (Parquet uint64) is read as its text.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from typing import Iterator
 
 import numpy as np
 
+from recdsl.data import csvlines
 from recdsl.data.columns import Where, label_column, list_column, numeric_column, scalar_column
 from recdsl.data.errors import DataError, FixLog
 from recdsl.data.keys import extra_key, label_key, length_key, missing_key
@@ -87,12 +90,25 @@ def _format(path: Path, strict: bool = True) -> str | None:
     return fmt
 
 
+class Reading:
+    """The checked chunks of every file in `paths`, streamed when iterated; `paths` are the
+    resolved files (so an empty result can name them)."""
+
+    def __init__(self, paths, schema: Schema, fixes: FixLog, missing: str, chunk_rows: int, labels: bool,
+                 extra_columns):
+        self.paths = resolve(paths)
+        self._args = (schema, fixes, missing, chunk_rows, labels, tuple(extra_columns))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for path in self.paths:
+            yield from _read_file(path, *self._args)
+
+
 def read(paths, schema: Schema, fixes: FixLog, *, missing: str = "error",
-         chunk_rows: int = CHUNK_ROWS, labels: bool = True, extra_columns=()) -> Iterator[Chunk]:
-    """Stream checked chunks of every file in `paths`. `labels=False` skips label columns
+         chunk_rows: int = CHUNK_ROWS, labels: bool = True, extra_columns=()) -> Reading:
+    """Checked chunks of every file in `paths`. `labels=False` skips label columns
     (prediction); `extra_columns` are passed through untouched (ids for `predict`)."""
-    for path in resolve(paths):
-        yield from _read_file(path, schema, fixes, missing, chunk_rows, labels, tuple(extra_columns))
+    return Reading(paths, schema, fixes, missing, chunk_rows, labels, extra_columns)
 
 
 def column_names(path: Path) -> list[str]:
@@ -104,12 +120,24 @@ def column_names(path: Path) -> list[str]:
             return list(pq.read_schema(path).names)
         reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16),
                                 parse_options=_csv_parse(path))
-        return list(reader.schema.names)
+        names = list(reader.schema.names)
     except DataError:
         raise
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError with its own text
-        raise DataError(f"cannot read the file: {_arrow_text(exc)}", file=str(path),
-                        hint="is it a valid Parquet/CSV file?") from None
+        raise _unreadable(path, exc, None, hint="is it a valid Parquet/CSV file?") from None
+    if any("\x00" in name for name in names):
+        raise csvlines.nul_header(path)
+    return names
+
+
+def _unreadable(path: Path, exc: Exception, needed: list[str] | None, hint: str = "") -> DataError:
+    """pyarrow's refusal of a file as a DataError; for a CSV file with the line, row and column
+    that pyarrow does not name (recdsl.data.csvlines), when they can be found."""
+    if _format(path) == "csv":
+        found = csvlines.locate(path, _csv_parse(path).delimiter, needed)
+        if found is not None:
+            return found
+    return DataError(f"cannot read the file: {_arrow_text(exc)}", file=str(path), hint=hint)
 
 
 def _csv_parse(path: Path):
@@ -137,7 +165,7 @@ def _read_file(path, schema, fixes, missing, chunk_rows, labels, extra) -> Itera
     except DataError:
         raise
     except (OSError, ValueError, pa.ArrowException) as exc:
-        raise DataError(f"cannot read the file: {_arrow_text(exc)}", file=str(path)) from None
+        raise _unreadable(path, exc, needed) from None
 
 
 def _present(path: Path, needed: list[str]) -> list[str]:
@@ -193,16 +221,18 @@ def _convert(batch, file, first_row, schema: Schema, fixes: FixLog, missing, lab
     def column(name: str):
         return batch.column(batch.schema.get_field_index(name))
 
+    written: dict[str, np.ndarray] = {}  # list lengths before the cut, for the aligned groups
     for col in schema.columns:
         arr, where = column(col.column), Where(file, col.column, first_row)
         if col.is_list:
-            out[col.feature], out[length_key(col.feature)] = list_column(arr, col, where, fixes)
+            out[col.feature], out[length_key(col.feature)], written[col.feature] = list_column(arr, col, where, fixes)
         elif col.is_numeric:
             out[col.feature] = numeric_column(arr, col, where, fixes, missing)
         else:
             values, absent = scalar_column(arr, where)
             out[col.feature], out[missing_key(col.feature)] = values, absent
             fixes.add(col.column, "null or empty -> OOV row", int(absent.sum()), file, where.row(absent))
+    _check_aligned(schema, written, file, first_row)
     for lab in schema.labels if labels else ():
         out[label_key(lab.output)], unlabelled = label_column(
             column(lab.column), lab, Where(file, lab.column, first_row), fixes, missing)
@@ -212,3 +242,20 @@ def _convert(batch, file, first_row, schema: Schema, fixes: FixLog, missing, lab
     if not keep.all():
         out = {k: v[keep] for k, v in out.items()}
     return Chunk(file, first_row, int(keep.sum()), out)
+
+
+def _check_aligned(schema: Schema, lengths: dict, file: str, first_row: int) -> None:
+    """Lists of one aligned group must have as many values in every row (compared as written,
+    before the newest max_len are kept, so equal lists stay paired after the cut)."""
+    for group in schema.aligned:
+        first, *others = group.features
+        for other in others:
+            differ = lengths[other] != lengths[first]
+            if differ.any():
+                i = int(np.flatnonzero(differ)[0])
+                a, b = schema.column(first), schema.column(other)
+                raise Where(file, b.column, first_row).error(
+                    f"{lengths[other][i]:,} values, but {a.column!r} has {lengths[first][i]:,} in this row; "
+                    f"{first} and {other} are read position by position together ({group.reason})", differ,
+                    hint=f"aligned lists need one value per position in every row (the i-th of {other} "
+                         f"belongs to the i-th of {first}): fix the row, or feed them to separate pools")

@@ -120,7 +120,7 @@ def serving_fn(model, pre):
     scores_of = _scores_fn(model, [lab.output for lab in pre.schema.labels])
 
     def serve(inputs):
-        raw = {}
+        raw, checks = {}, []
         for col in columns:
             x = inputs[col.feature]
             if col.is_list:
@@ -129,13 +129,50 @@ def serving_fn(model, pre):
                     x, tf.cast(inputs[col.feature + LENGTHS_SUFFIX], tf.int64), col.max_len, pad)
             elif col.is_numeric:
                 raw[col.feature] = tf.reshape(tf.cast(x, tf.float32), [-1, col.size])
+                checks.append(_no_infinity(raw[col.feature], col.feature))
             else:
                 raw[col.feature] = x
                 if x.dtype == tf.string:  # as in training: null or empty -> the OOV row
                     raw[missing_key(col.feature)] = tf.equal(x, "")
-        return scores_of(pre.transform(raw))
+        for group in pre.schema.aligned:
+            checks += _same_lengths(inputs, group)
+        with tf.control_dependencies([c for c in checks if c is not None]):  # None when eager
+            return scores_of(pre.transform(raw))
 
     return serve
+
+
+def _no_infinity(x, feature: str):
+    """Fail the request when a numeric input holds inf or -inf (training refuses them; NaN is
+    a missing value). The message names the feature and the first such row (0-based)."""
+    import tensorflow as tf
+
+    bad = tf.reduce_any(tf.math.is_inf(x), axis=-1)
+    return tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(bad)),
+        [f"recdsl: numeric input `{feature}` holds an infinite value (inf or -inf), which training refuses; "
+         "send a finite number, or NaN for a missing value. First such row (0-based):",
+         tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int32)])
+
+
+def _same_lengths(inputs, group) -> list:
+    """Fail the request when the lists of an aligned group differ in length in a row (as
+    training does): one check per feature against the group's first."""
+    import tensorflow as tf
+
+    first, *others = group.features
+    base = inputs[first + LENGTHS_SUFFIX]
+    checks = []
+    for other in others:
+        lengths = inputs[other + LENGTHS_SUFFIX]
+        same = tf.logical_and(tf.equal(tf.size(lengths), tf.size(base)),
+                              tf.reduce_all(tf.equal(tf.reshape(lengths, [-1])[:tf.size(base)],
+                                                     tf.reshape(base, [-1])[:tf.size(lengths)])))
+        checks.append(tf.debugging.Assert(
+            same, [f"recdsl: {other}{LENGTHS_SUFFIX} must equal {first}{LENGTHS_SUFFIX} in every row: "
+                   f"{first} and {other} are read position by position together ({group.reason}). "
+                   f"{first}{LENGTHS_SUFFIX}:", base, f"{other}{LENGTHS_SUFFIX}:", lengths], summarize=20))
+    return checks
 
 
 def _scores_fn(model, outputs: list[str]):

@@ -10,13 +10,16 @@ after the feature:
                                         preprocessing.json); a string "" is a missing value
                                         (-> OOV row, as in training); unseen values -> OOV row
     numeric                  [B]        float32 (size 1), or [B, size]; NaN = missing
-                                        (-> the training mean, or the OOV bucket)
+                                        (-> the training mean, or the OOV bucket); inf or
+                                        -inf fails the request (training refuses them)
     multi, sequence          NAME          [N] the values of every row's list, concatenated
                                            row after row, each list oldest first
                              NAME_lengths  [B] int64: how many of those values each row has
                                            (0 = an empty list)
 
-Lists: each row keeps its newest max_len values (the last ones), as `recdsl train` does.
+Lists: each row keeps its newest max_len values (the last ones), as `recdsl train` does. The
+lists of an aligned group (recdsl.data.schema: read position by position together, e.g. the
+keys of one din pool) must have equal lengths in every row, or the request fails.
 Outputs: {output name: float32 [B]} (one score per row; the model's [B, 1] flattened).
 Why two tensors per list and not a tf.RaggedTensor: see recdsl.serving.savedmodel.
 
@@ -93,7 +96,8 @@ def _raw_input_rows(col, pre, names: set[str]) -> list[dict]:
                  "meaning": f"every row's list values, concatenated, each list oldest first; the newest "
                             f"{col.max_len} of a row are used; {_table_text(col, pre)}"},
                 {**base, "name": lengths, "dtype": "int64", "shape": [None], "list": True,
-                 "meaning": f"how many values of {col.feature} each row has (0 = empty list)"}]
+                 "meaning": f"how many values of {col.feature} each row has (0 = empty list)"
+                            + _aligned_text(col.feature, pre.schema)}]
     if col.is_numeric:
         shape = [None] if col.size == 1 else [None, col.size]
         return [{**base, "name": col.feature, "dtype": "float32", "shape": shape, "list": False,
@@ -117,12 +121,20 @@ def _table_text(col, pre) -> str:
     return f"vocabulary of {learned:,} learned in training{shared}, unseen -> OOV row"
 
 
+def _aligned_text(feature: str, schema) -> str:
+    """For a list of an aligned group: the lengths it must equal, row by row."""
+    for group in schema.aligned:
+        if feature in group.features and feature != group.features[0]:
+            return f"; must equal {group.features[0]}{LENGTHS_SUFFIX} ({group.reason})"
+    return ""
+
+
 def _numeric_text(col) -> str:
     if col.boundaries is not None:
-        return f"raw value, bucketised at {list(col.boundaries)}; NaN = missing -> OOV bucket"
+        return f"raw value, bucketised at {list(col.boundaries)}; NaN = missing -> OOV bucket; inf is refused"
     done = {"standard": "standardised inside (training mean/variance)", "minmax": "min-max scaled inside",
             "log": "log1p(max(x, 0)) inside", "none": "used as is"}[col.normalize]
-    return f"raw value{'s' if col.size > 1 else ''}, {done}; NaN = missing -> training mean"
+    return f"raw value{'s' if col.size > 1 else ''}, {done}; NaN = missing -> training mean; inf is refused"
 
 
 # --- a build folder: the model's own inputs ---------------------------------------------------

@@ -1,7 +1,8 @@
 """`recdsl export`: a SavedModel that takes raw feature values, checked against `recdsl predict`
 in a fresh TensorFlow-only process, on edge cases (empty and over-long lists, unseen and
-missing values), through the CLI (--show, refusing a non-empty output), and from a plain
-`recdsl build` folder. One tiny trained run is shared by the module."""
+missing values, a listed "[UNK]"), on requests it refuses as training refuses such rows
+(aligned lists of unequal length, infinities), through the CLI (--show, refusing a non-empty
+output), and from a plain `recdsl build` folder. One tiny trained run is shared by the module."""
 from __future__ import annotations
 
 import json
@@ -22,18 +23,21 @@ pytestmark = [pytest.mark.slow,  # trains a model (~5 s), exports, starts a fres
 
 SPEC = """model tiny "export test"
 feature item  : id(buckets=50, dim=4)
-feature color : category(vocab=["red", "green", "blue"], dim=4)
+feature color : category(vocab=["[UNK]", "red", "green", "blue"], dim=4)
 feature level : category(max_tokens=5, dim=4)
 feature price : numeric(normalize=standard)
 feature tags  : multi(category(vocab=["a", "b", "c", "d"], dim=4), max_len=3)
 feature hist  : sequence(of=item, max_len=4)
+feature hcolor : sequence(of=color, max_len=4)
 pool tv = avg(tags)
-pool interest = din(query=[item], keys=[hist], units=[8])
+pool interest = din(query=[item, color], keys=[hist, hcolor], units=[8])
 output click = sigmoid(mlp([item, color, level, price, tv, interest], units=[8]))
 """
 ITEMS = [f"i{k}" for k in range(20)]
 FEATURES = {"item": "string", "color": "string", "level": "int64", "price": "float32",
-            "tags": "string", "tags_lengths": "int64", "hist": "string", "hist_lengths": "int64"}
+            "tags": "string", "tags_lengths": "int64", "hist": "string", "hist_lengths": "int64",
+            "hcolor": "string", "hcolor_lengths": "int64"}
+COLORS = ["red", "green", "blue", "[UNK]"]  # "[UNK]" is a listed value with its own row
 
 # Loads the SavedModel with TensorFlow only and scores the feed (an .npz of raw inputs).
 SERVE_SCRIPT = """
@@ -51,15 +55,16 @@ print("keras imported by tensorflow:", "keras" in sys.modules)
 
 def click_log(n: int, seed: int) -> pa.Table:
     rng = np.random.default_rng(seed)
-    color = rng.choice(["red", "green", "blue", ""], n)  # "" is a missing value
+    color = rng.choice(COLORS + [""], n)  # "" is a missing value
     item = rng.choice(ITEMS + [""], n)
     price = rng.normal(10.0, 3.0, n)
     price[rng.random(n) < 0.05] = np.nan  # missing: fill -> the training mean
+    hist = [rng.choice(ITEMS, k).tolist() for k in rng.integers(0, 8, n)]     # > max_len sometimes
     return pa.table({
         "item": item, "color": color, "level": rng.integers(0, 9, n),  # 9 values, max_tokens=5: some OOV
         "price": price,
         "tags": [rng.choice(list("abcde"), k).tolist() for k in rng.integers(0, 6, n)],   # "e" unseen; > max_len
-        "hist": [rng.choice(ITEMS, k).tolist() for k in rng.integers(0, 8, n)],          # > max_len sometimes
+        "hist": hist, "hcolor": [rng.choice(COLORS, len(h)).tolist() for h in hist],  # aligned with hist
         "click": (rng.random(n) < np.where(color == "red", 0.8, 0.2)).astype("int64"),
     })
 
@@ -72,7 +77,7 @@ def feed_of(rows: dict) -> dict:
         out[name] = np.asarray(rows[name], dtype=str)
     out["level"] = np.asarray(rows["level"], dtype="int64")
     out["price"] = np.asarray(rows["price"], dtype="float32")
-    for name in ("tags", "hist"):
+    for name in ("tags", "hist", "hcolor"):
         lists = rows[name]
         out[name] = np.asarray([v for lst in lists for v in lst], dtype=str)
         out[f"{name}_lengths"] = np.asarray([len(lst) for lst in lists], dtype="int64")
@@ -133,16 +138,18 @@ def test_edge_cases(run):
     vocab = json.loads((run.out / "preprocessing.json").read_text())["tables"]["level"]["vocabulary"]
     seen = int(vocab[0])
     long_tags, long_hist = ["a", "b", "c", "d", "a", "c"], ITEMS[:9]  # max_len 3 and 4
+    long_hcolor = (COLORS * 3)[:9]                                   # aligned with long_hist
     base = {"item": "i1", "color": "red", "level": seen, "price": 10.0}
     rows = [
-        {**base, "tags": ["a", "b"], "hist": ["i1", "i2"]},
-        {**base, "tags": [], "hist": []},                                          # empty lists
-        {**base, "tags": long_tags, "hist": long_hist},                            # longer than max_len
-        {**base, "tags": long_tags[-3:], "hist": long_hist[-4:]},                  # ... truncated by hand
-        {**base, "tags": long_tags[:3], "hist": long_hist[:4]},                    # the oldest kept: differs
-        {**base, "color": "purple", "level": 10 ** 9, "tags": ["zz"], "hist": ["i3"]},    # unseen values
-        {**base, "color": "magenta", "level": 77_777, "tags": ["yy"], "hist": ["i3"]},    # other unseen ones
-        {"item": "", "color": "", "level": seen, "price": float("nan"), "tags": [], "hist": []},  # missing
+        {**base, "tags": ["a", "b"], "hist": ["i1", "i2"], "hcolor": ["red", "green"]},
+        {**base, "tags": [], "hist": [], "hcolor": []},                                    # empty lists
+        {**base, "tags": long_tags, "hist": long_hist, "hcolor": long_hcolor},             # longer than max_len
+        {**base, "tags": long_tags[-3:], "hist": long_hist[-4:], "hcolor": long_hcolor[-4:]},  # ... cut by hand
+        {**base, "tags": long_tags[:3], "hist": long_hist[:4], "hcolor": long_hcolor[:4]},  # the oldest: differs
+        {**base, "color": "purple", "level": 10 ** 9, "tags": ["zz"], "hist": ["i3"], "hcolor": ["pink"]},  # unseen
+        {**base, "color": "magenta", "level": 77_777, "tags": ["yy"], "hist": ["i3"], "hcolor": ["teal"]},  # others
+        {"item": "", "color": "", "level": seen, "price": float("nan"), "tags": [], "hist": [], "hcolor": []},
+        {**base, "color": "[UNK]", "level": 10 ** 9, "tags": ["zz"], "hist": ["i3"], "hcolor": ["[UNK]"]},  # listed
     ]
     columns = {k: [r[k] for r in rows] for k in rows[0]}
     feed = feed_of(columns)
@@ -154,13 +161,13 @@ def test_edge_cases(run):
     assert abs(s[2] - s[3]) < 1e-7          # newest max_len values kept
     assert abs(s[2] - s[4]) > 1e-7          # not the oldest
     assert abs(s[5] - s[6]) < 1e-7          # unseen -> the same OOV rows
+    assert abs(s[5] - s[8]) > 1e-7          # "[UNK]" is a listed color, not the OOV row
     # one row alone scores as in the batch
     one = fn(**{k: tf.constant(v) for k, v in feed_of({k: [v[2]] for k, v in columns.items()}).items()})
     assert abs(one["click"].numpy()[0] - s[2]) < 1e-6
     # and the batch scores as `recdsl predict` scores the same rows from a file
-    table = pa.table({**{k: pa.array(v) for k, v in columns.items() if k not in ("tags", "hist")},
-                      "tags": pa.array(columns["tags"], pa.list_(pa.string())),
-                      "hist": pa.array(columns["hist"], pa.list_(pa.string())),
+    table = pa.table({**{k: pa.array(v) for k, v in columns.items() if k not in ("tags", "hist", "hcolor")},
+                      **{k: pa.array(columns[k], pa.list_(pa.string())) for k in ("tags", "hist", "hcolor")},
                       "click": pa.array([0] * len(rows))})
     assert np.max(np.abs(s - predict_scores(run, table, "edge"))) < 1e-5
 
@@ -169,10 +176,53 @@ def test_lengths_must_match_the_values(run):
     import tensorflow as tf
 
     fn = tf.saved_model.load(str(run.saved)).signatures["serving_default"]
-    feed = feed_of({"item": ["i1"], "color": ["red"], "level": [1], "price": [1.0], "tags": [["a"]], "hist": [[]]})
+    feed = feed_of({"item": ["i1"], "color": ["red"], "level": [1], "price": [1.0], "tags": [["a"]], "hist": [[]],
+                    "hcolor": [[]]})
     feed["tags_lengths"] = np.asarray([2], dtype="int64")  # says 2 values, gives 1
     with pytest.raises(tf.errors.InvalidArgumentError):
         fn(**{k: tf.constant(v) for k, v in feed.items()})
+
+
+def serve_one(run, **changes):
+    """Scores of two ordinary rows with `changes` (columns of two values) applied."""
+    import tensorflow as tf
+
+    fn = tf.saved_model.load(str(run.saved)).signatures["serving_default"]
+    rows = {"item": ["i1", "i2"], "color": ["red", "blue"], "level": [1, 2], "price": [10.0, 12.0],
+            "tags": [["a"], ["b", "c"]], "hist": [["i1", "i2"], ["i3"]], "hcolor": [["red", "blue"], ["green"]]}
+    feed = feed_of({**rows, **changes})
+    return fn(**{k: tf.constant(v) for k, v in feed.items()})["click"].numpy()
+
+
+def test_aligned_lists_must_have_equal_lengths(run):
+    """hist and hcolor are the keys of one din pool: the i-th color belongs to the i-th item.
+    Lists of unequal length fail the request, as they stop training (tests/data/test_bad_files.py);
+    equal ones longer than max_len are cut alike."""
+    import tensorflow as tf
+
+    assert np.isfinite(serve_one(run, hist=[ITEMS[:6], []], hcolor=[COLORS[:3] * 2, []])).all()
+    for hcolor in ([["red"], ["green"]], [["red", "blue"], []], [["red", "blue"], ["green", "red"]]):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="hcolor_lengths must equal hist_lengths"):
+            serve_one(run, hcolor=hcolor)
+    from recdsl.serving.signature import describe
+
+    rows = {r["name"]: r["meaning"] for r in describe(run.out)}
+    assert rows["hcolor_lengths"].endswith("; must equal hist_lengths (keys of `interest`)")
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf")])
+def test_an_infinite_number_fails_the_request(run, bad):
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="numeric input `price` holds an infinite value") as info:
+        serve_one(run, price=[10.0, bad])
+    assert "First such row (0-based):] [1]" in str(info.value)
+
+
+def test_nan_is_a_missing_number_scored_at_the_training_mean(run):
+    mean = json.loads((run.out / "preprocessing.json").read_text())["numeric"]["price"]["mean"][0]
+    nan, at_mean = serve_one(run, price=[float("nan"), 12.0]), serve_one(run, price=[mean, 12.0])
+    assert np.isfinite(nan).all() and np.max(np.abs(nan - at_mean)) < 1e-6
 
 
 def test_show_lists_every_input_and_writes_nothing(run):
@@ -236,11 +286,13 @@ def test_export_of_a_build_folder_takes_preprocessed_inputs(run):
     _, specs = fn.structured_input_signature
     assert {k: (v.dtype.name, v.shape.as_list()) for k, v in specs.items()} == {
         "item": ("int32", [None]), "color": ("int32", [None]), "level": ("int32", [None]),
-        "price": ("float32", [None, 1]), "tags": ("int32", [None, 3]), "hist": ("int32", [None, 4])}
+        "price": ("float32", [None, 1]), "tags": ("int32", [None, 3]), "hist": ("int32", [None, 4]),
+        "hcolor": ("int32", [None, 4])}
     inputs = {"item": np.array([2, 7], "int32"), "color": np.array([1, 3], "int32"),
               "level": np.array([0, 4], "int32"), "price": np.array([[0.5], [-1.0]], "float32"),
               "tags": np.array([[2, 3, 0], [0, 0, 0]], "int32"),
-              "hist": np.array([[5, 6, 7, 0], [9, 0, 0, 0]], "int32")}
+              "hist": np.array([[5, 6, 7, 0], [9, 0, 0, 0]], "int32"),
+              "hcolor": np.array([[2, 3, 4, 0], [5, 0, 0, 0]], "int32")}
     served = fn(**{k: tf.constant(v) for k, v in inputs.items()})["click"].numpy()
     from recdsl.serving.savedmodel import register_layers
 
