@@ -190,4 +190,4 @@ def test_train_evaluate_predict_on_a_tiny_click_log(tmp_path):
     assert scores == tmp_path / "scores.csv" and len(scores.read_text().splitlines()) == 101
     with pytest.raises(RecdslError, match="is not empty") as info:
         recdsl.train(spec, train=train, out=result.run_dir)
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 2  # an existing output (README: exit codes)

@@ -1,10 +1,14 @@
 """`recdsl train`: fit a compiled spec on data files and write the run folder (model, metrics, report).
 
-    runs.py         the run folder: check, prepare, write JSON, load a finished run
+    atomic.py       run files written atomically (temporary name, then rename)
+    runs.py         the run folder: check, prepare, status, load a finished run
+    lock.py         the lock that gives a run folder one owner
     config.py       run settings
     compilation.py  Keras setup, distribution strategy, XLA choice, compile (heads' losses/metrics)
-    callbacks.py    the Keras callbacks of a run (timing, exact validation, checkpoints, ...)
-    fit.py          train(): the orchestration
+    progress.py     history, best epoch, early stopping and the backup that --resume continues
+    callbacks.py    the Keras callbacks of a run (timing, divergence, exact validation, progress)
+    fitloop.py      model.fit: the training batches from an epoch on, the XLA fallback
+    fit.py          train(): the orchestration, and a failed run's folder
     scoring.py      scores and metrics of a split; evaluate, predict on a finished run
     metrics.py      exact metrics in numpy
     history.py      a Keras history: metric families, best epoch

@@ -1,18 +1,33 @@
-"""The Keras callbacks of a training run: epoch timing, exact validation metrics, early stopping
-on the monitored metric, the best checkpoint, backup for resuming, the CSV log and TensorBoard.
+"""The Keras callbacks of a training run: epoch timing, the divergence guard, exact validation
+metrics, the run's progress (history, best epoch, early stopping, checkpoint, backup:
+recdsl.training.progress) and TensorBoard.
 
 Keras is imported inside the functions: importing this module stays cheap.
+
+Test hooks (for tests/training/test_resume.py, which kills runs to check that they resume):
+RECDSL_TEST_KILL_AFTER_BATCHES=N kills the process with SIGKILL after its Nth training batch,
+RECDSL_TEST_KILL_AFTER_EPOCHS=N after its Nth epoch has been backed up.
 """
 from __future__ import annotations
 
 import functools
+import math
+import os
+import signal
 import time
 from pathlib import Path
+
+import numpy as np
 
 from recdsl.data.pipeline import Split
 from recdsl.ops.heads import head_of
 from recdsl.training.config import RunConfig
-from recdsl.training.scoring import split_metrics
+from recdsl.training.progress import Progress, run_progress
+from recdsl.training.runs import TrainingDiverged
+from recdsl.training.scoring import predict_split, scores_metrics
+
+DIVERGED_HINT = ("lower the learning rate (--lr) or the spec's l2= values; history.json and report.md "
+                 "hold the epochs before it")
 
 
 def monitor_of(config: RunConfig, labels, has_valid: bool) -> tuple[str, str]:
@@ -49,7 +64,8 @@ def _classes():
     class ExactValidation(keras.callbacks.Callback):
         """Exact validation metrics each epoch (numpy AUC, not the thresholded streaming estimate),
         written into the epoch logs as val_OUTPUT_METRIC for each output head's metrics, and
-        val_loss: the sum over outputs of label weight x the head's objective."""
+        val_loss: the sum over outputs of label weight x the head's objective. Scores that are not
+        finite stop the run (TrainingDiverged)."""
 
         def __init__(self, split: Split, labels, batch_size: int):
             super().__init__()
@@ -58,7 +74,14 @@ def _classes():
         def on_epoch_end(self, epoch, logs=None):
             if logs is None:
                 return
-            found = split_metrics(self.model, self.split, self.labels, self.batch_size)
+            scores, truth = predict_split(self.model, self.split, self.batch_size)
+            for output, values in scores.items():
+                bad = values[~np.isfinite(values)]
+                if bad.size:
+                    raise TrainingDiverged(f"the validation scores of `{output}` became {bad[0]} at the end of "
+                                           f"epoch {epoch + 1} (the model's weights are no longer finite)",
+                                           DIVERGED_HINT, epoch=epoch + 1)
+            found = scores_metrics(self.labels, scores, truth)
             total = 0.0
             for lab in self.labels:
                 for key, value in found[lab.output].items():
@@ -66,7 +89,39 @@ def _classes():
                 total += lab.weight * head_of(lab.loss).objective(found[lab.output])
             logs["val_loss"] = total
 
-    return EpochTiming, ExactValidation
+    class DivergenceGuard(keras.callbacks.Callback):
+        """Stops the run (TrainingDiverged) at the first step whose training loss is NaN or infinite."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if isinstance(loss, (int, float)) and not math.isfinite(loss):
+                raise TrainingDiverged(f"the training loss became {loss} at epoch {self.epoch}, step {batch + 1}",
+                                       DIVERGED_HINT, epoch=self.epoch, step=batch + 1)
+
+    class KillSwitch(keras.callbacks.Callback):
+        """The test hooks of the module docstring: SIGKILL after N batches or epochs."""
+
+        def __init__(self, batches: int | None, epochs: int | None):
+            super().__init__()
+            self.batches, self.epochs = batches, epochs
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._count("batches")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._count("epochs")
+
+        def _count(self, what: str) -> None:
+            left = getattr(self, what)
+            if left is not None:
+                setattr(self, what, left - 1)
+                if left == 1:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+    return EpochTiming, ExactValidation, DivergenceGuard, KillSwitch
 
 
 def epoch_timing():
@@ -79,23 +134,24 @@ def exact_validation(split: Split, labels, batch_size: int):
     return _classes()[1](split, labels, batch_size)
 
 
+def _kill_switch(classes):
+    env = {what: os.environ.get(f"RECDSL_TEST_KILL_AFTER_{what.upper()}") for what in ("batches", "epochs")}
+    if not any(env.values()):
+        return []
+    return [classes[3](*(int(env[w]) if env[w] else None for w in ("batches", "epochs")))]
+
+
 def run_callbacks(keras, run_dir: Path, valid: Split | None, labels, config: RunConfig, *,
-                  monitor: str, mode: str, resume: bool) -> list:
+                  monitor: str, mode: str, progress: Progress, timing) -> list:
     """Every callback of a run after the timing one, in the order Keras calls them."""
-    callbacks = []
+    classes = _classes()
+    callbacks = [classes[2]()]
     if valid is not None:
         callbacks.append(exact_validation(valid, labels, config.eval_batch_size))
-    if valid is not None and config.patience > 0:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=config.patience,
-                                                       restore_best_weights=True, verbose=0))
-    (run_dir / "checkpoints").mkdir(exist_ok=True)
-    callbacks += [
-        keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best.keras"), monitor=monitor, mode=mode,
-                                        save_best_only=True, verbose=0),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
-    ]
+    restore_best = valid is not None and config.patience > 0
+    callbacks.append(run_progress(run_dir, progress, timing, monitor=monitor, mode=mode,
+                                  patience=config.patience if restore_best else 0, restore_best=restore_best))
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False,
                                                      profile_batch=0))
-    return callbacks
+    return callbacks + _kill_switch(classes)

@@ -3,7 +3,10 @@ the compile call (optimizer, each output head's loss, weight and live metrics).
 
 Several GPUs: under the TensorFlow backend the model is built in a
 tf.distribute.MirroredStrategy scope when more than one GPU is visible (one machine);
-with TF_CONFIG set (several machines) in a MultiWorkerMirroredStrategy scope.
+with TF_CONFIG set (several machines) in a MultiWorkerMirroredStrategy scope. Under JAX with
+several devices, Keras' keras.distribution.DataParallel over all of them (unless a distribution
+is set already); recdsl.training.scoring pads what it scores to a multiple of the devices, and
+fit trims each training batch to one.
 """
 from __future__ import annotations
 
@@ -42,11 +45,20 @@ def _strategy(keras):
     return None
 
 
+def _jax_data_parallel(keras) -> None:
+    """Under JAX with several devices and no distribution set: data parallel over all of them."""
+    if keras.backend.backend() != "jax" or keras.distribution.distribution() is not None:
+        return
+    if len(keras.distribution.list_devices()) > 1:
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+
+
 def build_model(spec, labels, config: RunConfig, keras):
     """The spec's model, compiled, in the distribution strategy's scope."""
     from recdsl.emitter import emit
 
     strategy = _strategy(keras)
+    _jax_data_parallel(keras)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = emit(spec)
         compile_model(model, labels, config, keras, use_xla(config.jit_compile, keras, spec))

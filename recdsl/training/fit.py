@@ -1,37 +1,47 @@
 """`recdsl train`: a spec and Parquet/CSV files -> a trained, reported run folder
 (recdsl.training.runs describes what it holds).
 
-The steps, in order: check the spec and the run folder, fit the preprocessing and load the
-splits (bad data leaves nothing behind), build and compile the model, fit it with the run's
-callbacks, score valid/test, measure the attention pools, and write the model, the JSON files
-and the report. Progress goes to `log` (a callable taking one line; None: silent).
+The steps, in order: check the spec and the run folder, lock the folder (recdsl.training.lock),
+fit the preprocessing and load the splits (bad data leaves nothing behind), build and compile the
+model, fit it with the run's callbacks (continuing an interrupted run's backup with resume:
+recdsl.training.progress), score valid/test, measure the attention pools, and write the model, the
+JSON files and the report. run.json's status says where the run stands: running, then finished,
+failed (the loss diverged, or a file could not be written; report.md and run.json say why) or
+interrupted. Progress goes to `log` (a callable taking one line; None: silent).
 """
 from __future__ import annotations
 
 import shutil
 import statistics
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from recdsl.checker import check_file
 from recdsl.data import source
 from recdsl.data.errors import FixLog
-from recdsl.data.pipeline import Split, bucketed_inputs
+from recdsl.data.pipeline import Split
 from recdsl.data.preprocess import Preprocessor
 from recdsl.data.schema import schema_of
+from recdsl.training.atomic import atomic_path, write_json, write_text
 from recdsl.training.callbacks import epoch_timing, monitor_of, run_callbacks
 from recdsl.training.compilation import build_model, compile_model, keras_setup
 from recdsl.training.config import RunConfig
 from recdsl.training.diagnostics import attention_report
+from recdsl.training.fitloop import fit, fit_args, say
 from recdsl.training.history import best_epoch
-from recdsl.training.runs import check_run_dir, prepare_run_dir, write_json
+from recdsl.training.lock import RunLock
+from recdsl.training.progress import BACKUP, Progress, restore, write_history
+from recdsl.training.runs import RunError, TrainingDiverged, check_run_dir, prepare_run_dir, read_info
 from recdsl.training.scoring import split_metrics
 
 #: the run settings the report shows, in its order
 REPORTED_SETTINGS = ("optimizer", "learning_rate", "batch_size", "epochs", "patience", "monitor", "seed",
                      "jit_compile", "precision", "missing", "length_buckets")
+
+
+class RunWriteError(RunError):
+    """A run file could not be written (a full disk, a read-only folder)."""
 
 
 @dataclass
@@ -44,9 +54,6 @@ class RunResult:
     fixes: list = field(default_factory=list)
 
 
-def _say(log, text: str) -> None:
-    if log:
-        log(text)
 
 
 def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/run", *,
@@ -55,58 +62,159 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
     """Train the spec at `spec_path` and write the run folder `out`; returns what it holds.
 
     force replaces a non-empty folder; resume continues an interrupted run in it. verbose is
-    Keras' fit verbosity; log receives progress lines (None: silent)."""
+    Keras' fit verbosity; log receives progress lines (None: silent). Raises TrainingDiverged when
+    the loss stops being finite, RunFolderBusy when another run owns `out`."""
     config = (config or RunConfig()).validate()
     clock = {"start": time.perf_counter()}
     spec = check_file(spec_path)
-    check_run_dir(out, force=force, resume=resume)
-    schema = schema_of(spec, config.columns, config.separators)
-    pre, splits, streamed = _load_data(schema, train_paths, valid_paths, test_paths, config, log)
-    clock["data"] = time.perf_counter()
-    run_dir = prepare_run_dir(out, force=force, resume=resume)  # only now: bad data leaves nothing behind
-    pre.save(run_dir / "preprocessing.json")
-
-    keras = keras_setup(config)
-    model = build_model(spec, schema.labels, config, keras)
-    clock["build"] = time.perf_counter()
     spec_text = Path(spec_path).read_text(encoding="utf-8-sig")
-    (run_dir / "spec.rec").write_text(spec_text, encoding="utf-8")
+    check_run_dir(out, force=force, resume=resume)
+    with RunLock(out, log):
+        schema = schema_of(spec, config.columns, config.separators)
+        pre, splits, streamed = _load_data(schema, train_paths, valid_paths, test_paths, config, log)
+        clock["data"] = time.perf_counter()
+        run_dir = prepare_run_dir(out, force=force, resume=resume)  # only now: bad data leaves nothing behind
+        progress = _resumed(run_dir, config, spec_text, streamed, log) if resume else None
+        info = {"spec": str(spec_path), "model": spec.name, "config": config.to_dict(),
+                "data": _data_summary(splits), "vocabulary_sizes": pre.vocabulary_sizes()}
+        run = _Run(run_dir, spec, spec_text, schema, pre, splits, config, info, progress or Progress(), clock)
+        try:
+            return run.train(streamed, verbose, log)
+        except TrainingDiverged as stop:
+            run.fail(stop)
+            raise
+        except KeyboardInterrupt:
+            run.record("interrupted")
+            raise
+        except OSError as problem:
+            run.record("failed", error=str(problem), history=True)
+            where = f": {problem.filename}" if problem.filename else ""
+            raise RunWriteError(f"could not write the run folder: {problem.strerror or problem}{where}",
+                                hint="make room (or choose another -o folder), then continue with --resume; "
+                                     "run.json says `failed`") from problem
+        except Exception as problem:
+            run.record("failed", error=f"{type(problem).__name__}: {problem}")
+            raise
 
-    valid, train_split = splits.get("valid"), splits["train"]
-    monitor, mode = monitor_of(config, schema.labels, valid is not None)
-    timing_cb = epoch_timing()
-    callbacks = [timing_cb] + run_callbacks(keras, run_dir, valid, schema.labels, config,
-                                            monitor=monitor, mode=mode, resume=resume)
-    fit_args = _fit_args(schema, train_split, streamed, config, keras, model, spec.name, log)
-    history = _fit(model, lambda: compile_model(model, schema.labels, config, keras, jit=False), fit_args, config,
-                   callbacks, verbose, log)
-    clock["train"] = time.perf_counter()
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # finished: nothing to resume
 
-    metrics = {name: split_metrics(model, splits[name], schema.labels, config.eval_batch_size)
-               for name in ("valid", "test") if name in splits}
-    model.save(run_dir / "model.keras")
-    attention = attention_report(model, spec, valid.inputs if valid is not None and valid.inputs else
-                                 train_split.inputs or {})
-    timing = _timing(clock, timing_cb.epoch_times, train_split, best_epoch(history, monitor, mode))
-    data = _data_summary(splits)
-    write_json(run_dir / "metrics.json", metrics)
-    write_json(run_dir / "history.json", history)
-    write_json(run_dir / "run.json", {"spec": str(spec_path), "model": spec.name, "config": config.to_dict(),
-                                      "data": data, "timing": timing, "backend": keras.backend.backend(),
-                                      "vocabulary_sizes": pre.vocabulary_sizes()})
-    from recdsl.training.report import write_report
+def _resumed(run_dir: Path, config: RunConfig, spec_text: str, streamed: bool, log) -> Progress | None:
+    """The progress of the interrupted run in run_dir (None: it completed no epoch, so it starts
+    over); refused when the spec or a setting differs from the interrupted run's."""
+    progress = Progress.load(run_dir)
+    if progress is None:  # prepare_run_dir emptied the folder: the run starts over
+        return None
+    before = read_info(run_dir).get("config", {})
+    changed = [f"{k}: {before.get(k)!r} -> {v!r}" for k, v in config.to_dict().items() if before.get(k) != v]
+    old_spec = run_dir / "spec.rec"
+    if old_spec.is_file() and old_spec.read_text(encoding="utf-8") != spec_text:
+        changed.insert(0, "the spec")
+    if changed:
+        raise RunError(f"cannot resume {str(run_dir)!r} with other settings than it was started with "
+                       f"({'; '.join(changed)})",
+                       hint="resume with the same spec, config and flags, or pass --force to start over")
+    say(log, f"resuming {run_dir} after epoch {progress.epochs}"
+              + (" (streamed data: the epochs after it are shuffled differently than in an uninterrupted run)"
+                 if streamed and not progress.done(config.epochs) else ""))
+    progress.resumed.append(progress.epochs)
+    return progress
 
-    write_report(run_dir, spec_name=spec.name, spec_path=str(spec_path), spec_source=spec_text, data=data,
-                 metrics=metrics, history=history, attention=attention, timing=timing,
-                 config={k: getattr(config, k) for k in REPORTED_SETTINGS}, diagram=_diagram(spec, run_dir))
-    return RunResult(run_dir, metrics, history, timing, attention, data["fixes"])
+
+class _Run:
+    """One run in its locked folder: training, then the files of a finished or failed run."""
+
+    def __init__(self, run_dir, spec, spec_text, schema, pre, splits, config, info, progress, clock):
+        self.run_dir, self.spec, self.spec_text, self.schema, self.pre = run_dir, spec, spec_text, schema, pre
+        self.splits, self.config, self.info, self.progress, self.clock = splits, config, info, progress, clock
+        self.monitor, self.mode = monitor_of(config, schema.labels, "valid" in splits)
+
+    def record(self, status: str, history: bool = False, **extra) -> None:
+        """run.json with `status`, and with history the history files again (after a failed write,
+        they may disagree); a failure to write them is not the error worth reporting."""
+        info = {**self.info, "status": status, **extra}
+        if self.progress.resumed:
+            info["resumed_after_epochs"] = self.progress.resumed
+        try:
+            if history and self.progress.epochs:
+                write_history(self.run_dir, self.progress.history)
+            write_json(self.run_dir / "run.json", info)
+        except OSError:
+            if status == "running":
+                raise
+
+    def train(self, streamed: bool, verbose: int, log) -> RunResult:
+        run_dir, config, progress = self.run_dir, self.config, self.progress
+        self.record("running")
+        with atomic_path(run_dir / "preprocessing.json") as tmp:
+            self.pre.save(tmp)
+        write_text(run_dir / "spec.rec", self.spec_text)
+        keras = keras_setup(config)
+        model = build_model(self.spec, self.schema.labels, config, keras)
+        self.clock["build"] = time.perf_counter()
+        valid, train_split = self.splits.get("valid"), self.splits["train"]
+        timing_cb = epoch_timing()
+        callbacks = [timing_cb] + run_callbacks(keras, run_dir, valid, self.schema.labels, config,
+                                                monitor=self.monitor, mode=self.mode, progress=progress,
+                                                timing=timing_cb)
+        if progress.epochs:
+            restore(model, run_dir, progress, final=progress.done(config.epochs))
+        if not progress.done(config.epochs):
+            data = fit_args(self.schema, train_split, streamed, config, keras, model, self.spec.name, log,
+                            initial_epoch=progress.epochs)
+            fit(model, lambda: compile_model(model, self.schema.labels, config, keras, jit=False), data,
+                config, callbacks, verbose, log)
+        self.clock["train"] = time.perf_counter()
+        return self.finish(model, keras)
+
+    def finish(self, model, keras) -> RunResult:
+        run_dir, history = self.run_dir, self.progress.history
+        metrics = {name: split_metrics(model, self.splits[name], self.schema.labels, self.config.eval_batch_size)
+                   for name in ("valid", "test") if name in self.splits}
+        with atomic_path(run_dir / "model.keras") as tmp:
+            model.save(tmp)
+        valid, train_split = self.splits.get("valid"), self.splits["train"]
+        attention = attention_report(model, self.spec, valid.inputs if valid is not None and valid.inputs else
+                                     train_split.inputs or {})
+        timing = self.timing()
+        self.info["data"] = _data_summary(self.splits)  # a streamed split counts its fixes as it trains
+        write_json(run_dir / "metrics.json", metrics)
+        write_history(run_dir, history)
+        self.report(metrics, attention, timing)
+        self.info.update(timing=timing, backend=keras.backend.backend())
+        self.record("finished")
+        shutil.rmtree(run_dir / BACKUP, ignore_errors=True)  # finished: nothing to resume
+        return RunResult(run_dir, metrics, history, timing, attention, self.info["data"]["fixes"])
+
+    def fail(self, stop: TrainingDiverged) -> None:
+        """A diverged run's folder: its history, run.json `failed` with the reason, a report that
+        says so, and no model.keras (nor a backup: resuming would diverge again)."""
+        self.clock.setdefault("train", time.perf_counter())
+        timing = self.timing()
+        try:
+            write_history(self.run_dir, self.progress.history)
+            self.report({}, {}, timing, failure=stop.message)
+        finally:
+            self.info["timing"] = timing
+            self.record("failed", error=stop.message, failed_at={"epoch": stop.epoch, "step": stop.step})
+            shutil.rmtree(self.run_dir / BACKUP, ignore_errors=True)
+
+    def timing(self) -> dict:
+        return _timing(self.clock, self.progress, self.splits["train"],
+                       best_epoch(self.progress.history, self.monitor, self.mode))
+
+    def report(self, metrics, attention, timing, failure=None) -> None:
+        from recdsl.training.report import write_report
+
+        config = self.config
+        write_report(self.run_dir, spec_name=self.spec.name, spec_path=self.info["spec"], spec_source=self.spec_text,
+                     data=self.info["data"], metrics=metrics, history=self.progress.history, attention=attention,
+                     timing=timing, config={k: getattr(config, k) for k in REPORTED_SETTINGS},
+                     diagram=_diagram(self.spec, self.run_dir), failure=failure)
 
 
 def _load_data(schema, train_paths, valid_paths, test_paths, config: RunConfig, log):
     """(preprocessing fitted on the training files, {split name: Split}, whether train is streamed).
     Every split is loaded into memory except a training set larger than config.cache_mb."""
-    _say(log, f"fitting preprocessing on {', '.join(str(p) for p in source.resolve(train_paths))}")
+    say(log, f"fitting preprocessing on {', '.join(str(p) for p in source.resolve(train_paths))}")
     pre = Preprocessor.fit(source.read(train_paths, schema, FixLog("train"), missing=config.missing), schema)
     splits = {"train": Split("train", train_paths, pre, missing=config.missing)}
     if valid_paths:
@@ -117,71 +225,27 @@ def _load_data(schema, train_paths, valid_paths, test_paths, config: RunConfig, 
     for name, split in splits.items():
         if name != "train" or not streamed:
             split.load()
-            _say(log, f"{name}: {split.rows:,} rows")
+            say(log, f"{name}: {split.rows:,} rows")
     if streamed:
-        _say(log, f"train: ~{splits['train'].row_estimate():,} rows, streamed "
+        say(log, f"train: ~{splits['train'].row_estimate():,} rows, streamed "
                   f"(over cache_mb={config.cache_mb})")
     return pre, splits, streamed
 
 
-def _fit_args(schema, train_split: Split, streamed: bool, config: RunConfig, keras, model, spec_name: str,
-              log) -> dict:
-    """model.fit's data arguments for the training split; says what is about to be trained."""
-    cut = bucketed_inputs(schema, config.length_buckets)
-    if streamed:  # tf.data pipelines shuffle themselves
-        fit_args = dict(x=train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
-                                              length_buckets=config.length_buckets), shuffle=False)
-    elif cut or keras.backend.backend() == "tensorflow":  # one iterator for every epoch
-        fit_args = dict(x=train_split.training_dataset(config.batch_size, config.length_buckets, config.seed),
-                        steps_per_epoch=train_split.batches_per_epoch(config.batch_size), shuffle=False)
-    else:
-        fit_args = dict(x=train_split.inputs, y=train_split.targets, batch_size=config.batch_size, shuffle=True)
-    _say(log, f"training {spec_name}: {config.epochs} epoch(s), batch {config.batch_size}, "
-              f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
-              f"XLA {'on' if model.jit_compile else 'off'}"
-              + (f", length buckets of {config.length_buckets} ({', '.join(cut)})" if cut else ""))
-    return fit_args
-
-
-def _fit(model, compile_without_xla, fit_args, config: RunConfig, callbacks, verbose, log) -> dict:
-    """model.fit; when XLA cannot compile the model, say so, recompile without it and fit again.
-    Returns the history as {key: [float per epoch]}."""
-    def fit():
-        with warnings.catch_warnings():
-            # a streamed epoch ends when its data does, which Keras reports as a problem
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
-            return model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
-
-    try:
-        hist = fit()
-    except Exception as exc:  # an op XLA cannot compile: say so and train without it
-        if not model.jit_compile or not _is_xla_error(exc):
-            raise
-        _say(log, f"XLA could not compile this model ({str(exc).splitlines()[0][:200]}); "
-                  "training without jit_compile")
-        compile_without_xla()
-        hist = fit()
-    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-
-
-def _is_xla_error(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}"
-    return any(s in text for s in ("XLA", "xla", "jit_compile", "JIT compilation", "Unsupported op"))
-
-
-def _timing(clock: dict, epoch_times: list, train_split: Split, best) -> dict:
-    """run.json's timing: epochs, best epoch, seconds per phase, training samples/s (the median of
-    the epochs after the first, which also compiles)."""
+def _timing(clock: dict, progress: Progress, train_split: Split, best) -> dict:
+    """run.json's timing: epochs, best epoch, seconds per phase (training: over every process of a
+    resumed run), training samples/s (the median of the epochs after the first, which also compiles)."""
     rows = train_split.rows or train_split.row_estimate()
+    epoch_times = progress.epoch_times
     steady = epoch_times[1:] or epoch_times
     return {
         "epochs": len(epoch_times),
         "best_epoch": best,
-        "train_seconds": round(clock["train"] - clock["build"], 3),
+        "train_seconds": round(progress.fit_seconds, 3),
         "samples_per_sec": round(rows / statistics.median(steady), 1) if steady else None,
         "epoch_seconds": [round(t, 3) for t in epoch_times],
         "data_seconds": round(clock["data"] - clock["start"], 3),
-        "build_seconds": round(clock["build"] - clock["data"], 3),
+        "build_seconds": round(clock.get("build", clock["data"]) - clock["data"], 3),
     }
 
 
@@ -194,11 +258,17 @@ def _data_summary(splits: dict) -> dict:
 
 
 def _diagram(spec, run_dir: Path):
-    """run_dir/NAME.svg, the architecture diagram; None without Graphviz."""
+    """run_dir/NAME.svg, the architecture diagram; None without Graphviz (NAME.dot is written)."""
     from recdsl.diagram import GraphvizMissing, render
     from recdsl.graph import build_graph
 
+    path = run_dir / f"{spec.name}.svg"
     try:
-        return render(build_graph(spec), run_dir / f"{spec.name}.svg")
-    except GraphvizMissing:
+        with atomic_path(path) as tmp:
+            render(build_graph(spec), tmp)
+    except GraphvizMissing as missing:
+        dot = Path(str(missing))
+        if dot.is_file():
+            dot.replace(path.with_suffix(".dot"))
         return None
+    return path

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from recdsl.training.atomic import atomic_path
 from recdsl.training.diagnostics import uniformity_text, warnings_of
 from recdsl.training.history import metric_families, numeric_series
 
@@ -32,7 +33,8 @@ def _save(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=110, metadata={"Software": None})
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
     return path
 
 

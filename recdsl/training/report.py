@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from recdsl.training import markdown as md
+from recdsl.training.atomic import write_text
 from recdsl.training.diagnostics import CV_THRESHOLD, ENTROPY_THRESHOLD, uniformity_text, warnings_of
 from recdsl.training.history import metric_families, numeric_series
 from recdsl.training.plots import plot_attention, plot_curves
@@ -248,7 +249,7 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
                  history: Mapping[str, Sequence[float]],
                  attention: Mapping[str, Mapping[str, Any]],
                  timing: Mapping[str, Any], config: Mapping[str, Any],
-                 diagram=None) -> Path:
+                 diagram=None, failure: str | None = None) -> Path:
     """Write run_dir/report.md, run_dir/curves.png and (when attention is non-empty)
     run_dir/attention.png; returns the path of report.md.
 
@@ -258,7 +259,8 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
     history: Keras History.history. attention: {pool: attention_stats(...)}.
     timing: {"epochs", "best_epoch", "train_seconds", "samples_per_sec", "build_seconds"}.
     config: run settings, shown in insertion order. diagram: optional path of the architecture
-    drawing (in run_dir, linked relative to it).
+    drawing (in run_dir, linked relative to it). failure: why the run stopped without a model (a
+    failed run's report says so first; its history holds the epochs before it).
 
     Sections: title, summary paragraph, Spec, Data, Metrics, Training, Learning curves, Attention
     diagnostics. The text depends only on the inputs (no dates, no absolute run_dir paths)."""
@@ -278,7 +280,11 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
         plot_attention(attention, run_dir / "attention.png")
         attention_image = "attention.png"
 
-    lines = [f"# Training report: {spec_name}", "", _summary(spec_name, data, metrics, timing, attention), ""]
+    lines = [f"# Training report: {spec_name}", ""]
+    if failure:
+        lines += [f"> **This run failed:** {failure}. It saved no model.keras; checkpoints/best.keras, if "
+                  "present, holds the best epoch before the failure.", ""]
+    lines += [_summary(spec_name, data, metrics, timing, attention), ""]
 
     lines += ["## Spec", ""]
     if spec_path is not None:
@@ -303,6 +309,4 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
     lines += _attention_section(attention, attention_image)
 
     text = "\n".join(lines).rstrip() + "\n"
-    path = run_dir / "report.md"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_text(run_dir / "report.md", text)

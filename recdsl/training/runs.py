@@ -3,80 +3,109 @@
 
 A run folder holds everything needed to use the model again, without the spec:
 
-    model.keras          the trained model (best validation epoch)
+    model.keras          the trained model (best validation epoch); only in a finished run
     preprocessing.json   vocabularies, statistics and the data schema (recdsl.data.preprocess)
     spec.rec             the spec as trained;  NAME.svg its diagram
-    run.json             settings, data files and timing
-    metrics.json         per-output metrics on valid (and test); history.json per epoch
+    run.json             status (running, finished, failed, interrupted), settings, data files, timing
+    metrics.json         per-output metrics on valid (and test)
+    history.json         per epoch, as history.csv; both rewritten after every epoch
     report.md            the report, with curves.png and attention.png
-    checkpoints/         the best model so far (ModelCheckpoint)
-    backup/              BackupAndRestore state while training: an interrupted run resumes
+    checkpoints/         best.keras, the best epoch's model so far
+    backup/              the state `--resume` continues from (recdsl.training.progress); removed when done
     logs/                TensorBoard logs (TensorFlow backend)
+    .lock                while a run owns the folder (recdsl.training.lock)
+
+Every file is written atomically (recdsl.training.atomic).
 """
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from recdsl.data.errors import DataError
 from recdsl.data.preprocess import Preprocessor
+from recdsl.errors import OutputExists
 
 
 class RunError(DataError):
-    """A run folder problem (exists, incomplete)."""
+    """A run folder problem (incomplete, unfinished, busy) or a run that could not finish."""
+
+
+class TrainingDiverged(RunError):
+    """The loss (or the validation scores) became NaN or infinite: the run stops."""
+
+    def __init__(self, message: str, hint: str = "", *, epoch: int = 0, step: int | None = None):
+        self.epoch, self.step = epoch, step
+        super().__init__(message, hint=hint)
+
+
+#: run.json's `status`: written as "running" when training starts, then one of the others
+STATUSES = ("running", "finished", "failed", "interrupted")
+#: files a run folder may hold that do not make it a run: its lock, temporary files
+_NOT_CONTENT = (".lock", ".tmp-")
+
+
+def _content(path: Path) -> list[Path]:
+    return [p for p in path.iterdir() if not p.name.startswith(_NOT_CONTENT)]
+
+
+def read_info(run_dir) -> dict:
+    """run.json of a run folder ({} when there is none or it cannot be read)."""
+    try:
+        return json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def run_status(run_dir) -> str | None:
+    """run.json's status (a run folder written before the field existed is "finished" when it
+    holds model.keras); None when the folder holds no run."""
+    info = read_info(run_dir)
+    if not info:
+        return None
+    return info.get("status") or ("finished" if (Path(run_dir) / "model.keras").is_file() else "interrupted")
 
 
 def _resumable(path: Path, resume: bool) -> bool:
-    return resume and (path / "backup").exists()
+    return resume and run_status(path) in ("running", "interrupted", "failed")
 
 
 def check_run_dir(path, force: bool = False, resume: bool = False) -> None:
-    """Raise RunError where prepare_run_dir would, without touching anything."""
+    """Raise OutputExists where prepare_run_dir would, without touching anything."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise RunError(f"{path} exists and is not a folder")
-    if path.exists() and any(path.iterdir()) and not force and not _resumable(path, resume):
-        raise RunError(f"run folder {str(path)!r} is not empty",
+        raise OutputExists(f"{path} exists and is not a folder", hint="choose another -o folder")
+    if not path.exists() or not _content(path) or force or _resumable(path, resume):
+        return
+    if resume and run_status(path) == "finished":
+        raise OutputExists(f"run folder {str(path)!r} holds a finished run: there is nothing to resume",
+                           hint="pass --force to train it again, or choose another -o folder")
+    raise OutputExists(f"run folder {str(path)!r} is not empty",
                        hint="pass --force to replace it, --resume to continue an interrupted run, "
                             "or choose another -o folder")
 
 
 def prepare_run_dir(path, force: bool = False, resume: bool = False) -> Path:
-    """An empty run folder (or, with resume, the interrupted one as it is)."""
+    """The run folder, emptied (but for its lock), or with resume the interrupted run as it is (when
+    it has completed an epoch: a run interrupted in its first epoch starts over)."""
     check_run_dir(path, force=force, resume=resume)
     path = Path(path)
-    if path.exists() and any(path.iterdir()):
-        if _resumable(path, resume):
-            return path
-        shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+    if _resumable(path, resume) and (path / "backup" / "state.json").is_file():
+        return path
+    return clear_run_dir(path)
+
+
+def clear_run_dir(path: Path) -> Path:
+    """Remove everything in a run folder but its lock."""
+    for entry in _content(path):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     return path
-
-
-def write_json(path: Path, data) -> None:
-    """Write `data` as indented, key-sorted JSON; a reader never sees a half-written file."""
-    text = json.dumps(data, indent=1, sort_keys=True, default=_json_default) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 @dataclass
@@ -94,6 +123,11 @@ class LoadedRun:
 def load_run(run_dir) -> LoadedRun:
     """The model, preprocessing and run.json of a finished run."""
     run_dir = Path(run_dir)
+    status = run_status(run_dir)
+    if status not in (None, "finished"):
+        raise RunError(f"{run_dir} is not a finished run: its run.json says {status!r}",
+                       hint="`recdsl train --resume` continues an interrupted run; report.md says why a "
+                            "failed one stopped")
     for name in ("model.keras", "preprocessing.json"):
         if not (run_dir / name).is_file():
             raise RunError(f"{run_dir} is not a finished run: {name} is missing",
@@ -102,5 +136,4 @@ def load_run(run_dir) -> LoadedRun:
 
     model = load_model(run_dir / "model.keras")
     pre = Preprocessor.load(run_dir / "preprocessing.json")
-    info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    return LoadedRun(run_dir, model, pre, info)
+    return LoadedRun(run_dir, model, pre, read_info(run_dir))

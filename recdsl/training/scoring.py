@@ -1,5 +1,9 @@
 """Scoring with a model: the scores and exact metrics of a split, and `recdsl evaluate` and
-`recdsl predict` on a finished run folder."""
+`recdsl predict` on a finished run folder.
+
+Under a Keras distribution that splits batches across devices (JAX's DataParallel) every batch
+must divide among them; `predict_rows` pads the last batch with copies of its last row and drops
+their scores, so any number of rows can be scored."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,14 +12,48 @@ import numpy as np
 
 from recdsl.data.errors import DataError
 from recdsl.data.pipeline import Split
+from recdsl.errors import OutputExists
+from recdsl.training.atomic import atomic_path
 from recdsl.training.metrics import output_metrics
-from recdsl.training.runs import RunError, load_run
+from recdsl.training.runs import load_run
+
+
+def batch_shards() -> int:
+    """How many parts the active Keras distribution splits a batch into (1 without one)."""
+    import keras
+
+    found = keras.distribution.distribution()
+    if found is None:
+        return 1
+    mesh = found.device_mesh
+    try:
+        return int(mesh.shape[list(mesh.axis_names).index(found.batch_dim_name)])
+    except (AttributeError, ValueError):
+        return 1
+
+
+def _pad(inputs: dict, rows: int, shards: int) -> dict:
+    """`inputs` with copies of the last row appended up to a multiple of `shards` rows."""
+    extra = -rows % shards
+    if not extra or not rows:
+        return inputs
+    return {k: np.concatenate([np.asarray(v), np.repeat(np.asarray(v)[-1:], extra, axis=0)]) for k, v in inputs.items()}
+
+
+def predict_rows(model, inputs: dict, batch_size: int) -> dict:
+    """model.predict of every row of `inputs` (a dict of arrays), whatever the distribution."""
+    shards = batch_shards()
+    if shards == 1:
+        return model.predict(inputs, batch_size=batch_size, verbose=0)
+    rows = len(next(iter(inputs.values())))
+    raw = model.predict(_pad(inputs, rows, shards), batch_size=-(-batch_size // shards) * shards, verbose=0)
+    return {k: np.asarray(v)[:rows] for k, v in raw.items()}
 
 
 def predict_split(model, split: Split, batch_size: int):
     """Scores and labels of a split, by output ([n] arrays)."""
     if split.inputs is not None:
-        raw = model.predict(split.inputs, batch_size=batch_size, verbose=0)
+        raw = predict_rows(model, split.inputs, batch_size)
         labels = split.targets
     else:
         raw, labels = _predict_streamed(model, split, batch_size)
@@ -35,16 +73,22 @@ def _predict_streamed(model, split: Split, batch_size: int):
             yield x
 
     raw: dict[str, list] = {}
+    shards = batch_shards()
     for x in inputs_only(split.dataset(batch_size, shuffle_buffer=0)):
-        for k, v in model.predict_on_batch(x).items():
-            raw.setdefault(k, []).append(np.asarray(v))
+        rows = len(next(iter(x.values())))
+        for k, v in model.predict_on_batch(_pad(x, rows, shards)).items():
+            raw.setdefault(k, []).append(np.asarray(v)[:rows])
     return ({k: np.concatenate(v) for k, v in raw.items()},
             {k: np.concatenate(v) for k, v in labels_parts.items()})
 
 
 def split_metrics(model, split: Split, labels, batch_size: int) -> dict:
     """{output: {metric: value}}: each output's exact metrics (its head's) on a split."""
-    scores, truth = predict_split(model, split, batch_size)
+    return scores_metrics(labels, *predict_split(model, split, batch_size))
+
+
+def scores_metrics(labels, scores: dict, truth: dict) -> dict:
+    """{output: {metric: value}} of scores against labels ({output: [n] array} each)."""
     return {lab.output: output_metrics(lab.loss, truth[lab.output], scores[lab.output]) for lab in labels}
 
 
@@ -65,12 +109,12 @@ def predict(run_dir, data_paths, out_path, *, id_columns=(), missing: str | None
 
     out_path = Path(out_path)
     if out_path.exists() and not force:
-        raise RunError(f"{out_path} exists", hint="pass --force to replace it")
+        raise OutputExists(f"{out_path} exists", hint="pass --force to replace it")
     run = load_run(run_dir)
     missing = missing or run.setting("missing", "error")
     ids = list(id_columns) or list(run.setting("id_columns", []))
     split = Split("predict", data_paths, run.pre, missing=missing, labels=False, extra_columns=tuple(ids)).load()
-    raw = run.model.predict(split.inputs, batch_size=batch_size, verbose=0) if split.rows else {}
+    raw = predict_rows(run.model, split.inputs, batch_size) if split.rows else {}
     columns = {name: pa.array(split.extras[name]) if split.rows else pa.array([], pa.string()) for name in ids}
     for lab in run.pre.schema.labels:
         values = np.asarray(raw[lab.output], dtype="float32").reshape(-1) if split.rows else np.zeros(0, "float32")
@@ -80,13 +124,14 @@ def predict(run_dir, data_paths, out_path, *, id_columns=(), missing: str | None
 
 
 def _write_table(table, path: Path) -> None:
-    """A pyarrow table as CSV (a .csv path) or Parquet."""
+    """A pyarrow table as CSV (a .csv path) or Parquet, written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        import pyarrow.csv as pacsv
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".csv":
+            import pyarrow.csv as pacsv
 
-        pacsv.write_csv(table, path)
-    else:
-        import pyarrow.parquet as pq
+            pacsv.write_csv(table, tmp)
+        else:
+            import pyarrow.parquet as pq
 
-        pq.write_table(table, path)
+            pq.write_table(table, tmp)

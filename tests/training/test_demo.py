@@ -49,5 +49,5 @@ def test_demo_trains_both_models_and_compares_them(demo):
 
 def test_demo_refuses_to_replace_a_folder(demo, capsys):
     _, _, out = demo
-    assert main(["demo", "-o", str(out), "--rows", "100"]) == 1
+    assert main(["demo", "-o", str(out), "--rows", "100"]) == 2  # an existing output
     assert "not empty" in capsys.readouterr().err

@@ -83,6 +83,9 @@ def test_train_writes_the_run_folder(run):
     assert (run.out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (run.out / "spec.rec").read_text() == SPEC
     assert not (run.out / "backup").exists()  # finished: nothing to resume
+    assert not (run.out / ".lock").exists() and not list(run.out.glob(".tmp-*"))
+    assert json.loads((run.out / "run.json").read_text())["status"] == "finished"
+    assert (run.out / "checkpoints" / "best.keras").is_file()
     assert "Traceback" not in run.stderr
 
 
@@ -104,6 +107,8 @@ def test_run_json_and_history(run):
     assert info["timing"]["epochs"] == 2
     history = json.loads((run.out / "history.json").read_text())
     assert len(history["loss"]) == 2 and len(history["val_click_auc"]) == 2
+    csv_lines = (run.out / "history.csv").read_text().splitlines()
+    assert csv_lines[0] == ",".join(["epoch"] + sorted(history)) and len(csv_lines) == 3
     best = info["timing"]["best_epoch"]
     # the saved model is the best validation epoch's
     assert run.metrics["valid"]["click"]["auc"] == pytest.approx(history["val_click_auc"][best - 1], abs=1e-9)
@@ -115,7 +120,7 @@ def test_run_json_and_history(run):
 def test_train_again_without_force_is_refused(run):
     before = (run.out / "model.keras").stat().st_mtime_ns
     code, out, err = call(run.argv)
-    assert code == 1
+    assert code == 2  # an existing output (README: exit codes)
     assert err == (f"recdsl: error: run folder {str(run.out)!r} is not empty\n  hint: pass --force to replace it, "
                    "--resume to continue an interrupted run, or choose another -o folder\n")
     assert (run.out / "model.keras").stat().st_mtime_ns == before
@@ -170,7 +175,7 @@ def test_predict_refuses_to_overwrite_without_force(run, tmp_path):
     assert first.splitlines()[0] == '"uid","click"' and len(first.splitlines()) == 101
     scores_path.write_text("keep me")
     code, out, err = call(argv)
-    assert code == 1
+    assert code == 2  # an existing output (README: exit codes)
     assert err == f"recdsl: error: {scores_path} exists\n  hint: pass --force to replace it\n"
     assert scores_path.read_text() == "keep me"
     code, out, err = call(argv + ["--force"])

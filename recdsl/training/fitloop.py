@@ -1,0 +1,79 @@
+"""model.fit for a run: the training batches from a given epoch on (the same batches an
+uninterrupted run sees, trimmed to the devices of a data-parallel distribution), and the fallback
+without XLA when XLA cannot compile the model."""
+from __future__ import annotations
+
+import warnings
+
+from recdsl.data.pipeline import Split, bucketed_inputs
+from recdsl.training.config import RunConfig
+from recdsl.training.scoring import batch_shards
+
+
+def say(log, text: str) -> None:
+    if log:
+        log(text)
+
+
+def fit_args(schema, train_split: Split, streamed: bool, config: RunConfig, keras, model, spec_name: str,
+              log, initial_epoch: int = 0) -> dict:
+    """model.fit's data arguments for the training split, from epoch `initial_epoch` on; says what
+    is about to be trained.
+
+    Cached data is one endless stream of epochs whose order follows from the seed alone
+    (Split.training_dataset), so a resumed run skips the epochs it trained before and sees the
+    batches an uninterrupted run sees. Under a distribution that splits batches across devices,
+    each batch is trimmed to a multiple of their number."""
+    cut = bucketed_inputs(schema, config.length_buckets)
+    if streamed:  # tf.data pipelines shuffle themselves
+        x = train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
+                                length_buckets=config.length_buckets)
+        fit_args = dict(x=_trimmed(x, batch_shards()), shuffle=False)
+    else:  # one iterator for every epoch
+        steps = train_split.batches_per_epoch(config.batch_size)
+        x = train_split.training_dataset(config.batch_size, config.length_buckets, config.seed)
+        fit_args = dict(x=_trimmed(x.skip(initial_epoch * steps), batch_shards()), steps_per_epoch=steps,
+                        shuffle=False)
+    fit_args["initial_epoch"] = initial_epoch
+    say(log, f"training {spec_name}: {config.epochs} epoch(s), batch {config.batch_size}, "
+              f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
+              f"XLA {'on' if model.jit_compile else 'off'}"
+              + (f", length buckets of {config.length_buckets} ({', '.join(cut)})" if cut else ""))
+    return fit_args
+
+
+def _trimmed(dataset, shards: int):
+    """A dataset of (inputs, labels) batches cut to a multiple of `shards` rows (as it is for 1)."""
+    if shards == 1:
+        return dataset
+    import tensorflow as tf
+
+    def cut(x, y):
+        keep = tf.shape(next(iter(y.values())))[0] // shards * shards
+        return ({k: v[:keep] for k, v in x.items()}, {k: v[:keep] for k, v in y.items()})
+
+    return dataset.map(cut).filter(lambda x, y: tf.shape(next(iter(y.values())))[0] > 0)
+
+
+def fit(model, compile_without_xla, fit_args, config: RunConfig, callbacks, verbose, log) -> None:
+    """model.fit; when XLA cannot compile the model, say so, recompile without it and fit again."""
+    def fit():
+        with warnings.catch_warnings():
+            # a streamed epoch ends when its data does, which Keras reports as a problem
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            return model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+
+    try:
+        fit()
+    except Exception as exc:  # an op XLA cannot compile: say so and train without it
+        if not model.jit_compile or not _is_xla_error(exc):
+            raise
+        say(log, f"XLA could not compile this model ({str(exc).splitlines()[0][:200]}); "
+                  "training without jit_compile")
+        compile_without_xla()
+        fit()
+
+
+def _is_xla_error(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}"
+    return any(s in text for s in ("XLA", "xla", "jit_compile", "JIT compilation", "Unsupported op"))
