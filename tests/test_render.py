@@ -14,7 +14,17 @@ import pytest
 
 import recdsl
 from recdsl.cli.main import main
-from recdsl.diagram import GraphvizMissing, node_label, render, to_dot
+from recdsl.diagram import (
+    DOC_WIDTH,
+    ID_WIDTH,
+    VALUE_WIDTH,
+    GraphvizMissing,
+    dot_id,
+    node_label,
+    render,
+    to_dot,
+    visible,
+)
 from recdsl.graph import build_graph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,3 +256,77 @@ def test_invalid_spec_renders_nothing(tmp_path, capsys):
     assert not out.exists()
     err = capsys.readouterr().err
     assert f"{spec}:2:24: error:" in err and "Traceback" not in err
+
+
+# --- text the diagram cannot take as it is ------------------------------------------------------
+
+LONG = 20_000  # graphviz refuses quoted strings over 16,384 characters
+AWKWARD = {
+    "long-doc": f'model m "{"d" * LONG}"\nfeature a : id(buckets=10, dim=4)\noutput o = sigmoid(a)\n',
+    "long-name": f"model m\nfeature a{'n' * LONG} : id(buckets=10, dim=4)\noutput o = sigmoid(a{'n' * LONG})\n",
+    "long-model-name": f"model m{'n' * LONG}\nfeature a : id(buckets=10, dim=4)\noutput o = sigmoid(a)\n",
+    "long-string-argument": f'model m\nfeature a : id(buckets=10, dim=4)\noutput o = sigmoid(a, label="{"l" * LONG}")\n',
+    "nul-bytes": 'model m "a\x00b"\nfeature a : category(vocab=["x\x00y"], dim=4)\noutput o = sigmoid(a, label="l\x00")\n',
+    "control-characters": 'model m "\x01\x1b[31m\x7f\x0c"\nfeature a : category(vocab=["\x02"], dim=4)\n'
+                          'output o = sigmoid(a, label="\x1b\\t")\n',
+    "trailing-backslash": 'model m "ends with \\\\"\nfeature a : id(buckets=10, dim=4)\noutput o = sigmoid(a)\n',
+    "backslash-escapes": 'model m "\\\\N \\\\G \\\\l \\\\"\nfeature a : id(buckets=10, dim=4)\n'
+                         'output o = sigmoid(a, label="\\\\")\n',
+    "bidi-and-separators": 'model m "\u202eevil\u2028\x85 \U0001f600"\nfeature a : category(vocab=["<b>", "&amp;"], dim=4)\n'
+                           'output o = sigmoid(a)\n',
+}
+
+
+@pytest.mark.parametrize("text", AWKWARD.values(), ids=AWKWARD.keys())
+def test_awkward_text_still_gives_a_dot_file_graphviz_reads(tmp_path, text):
+    spec = tmp_path / "awkward.rec"
+    spec.write_text(text, encoding="utf-8")
+    out = tmp_path / "awkward.dot"
+    assert main(["render", str(spec), "-o", str(out)]) == 0
+    source = out.read_text(encoding="utf-8")
+    assert "\x00" not in source and "\x01" not in source and "\x1b" not in source
+    assert max(len(line) for line in source.splitlines()) < 2_000
+    if shutil.which("dot"):
+        done = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()[:500]
+        assert not done.stderr
+
+
+@needs_dot
+@pytest.mark.parametrize("text", AWKWARD.values(), ids=AWKWARD.keys())
+def test_awkward_text_still_gives_an_svg(tmp_path, capsys, text):
+    spec = tmp_path / "awkward.rec"
+    spec.write_text(text, encoding="utf-8")
+    out = tmp_path / "awkward.svg"
+    assert main(["render", str(spec), "-o", str(out)]) == 0, capsys.readouterr().err
+    titles = svg_titles(out.read_text())  # parses as XML
+    assert len([t for t in titles if "->" not in t]) == 2
+
+
+def test_the_diagram_cuts_and_escapes_but_the_graph_keeps_the_full_text(tmp_path):
+    spec = tmp_path / "awkward.rec"
+    spec.write_text(f'model m "{"d" * LONG}\x00"\nfeature a : category(vocab=["x\x00y"], dim=4)\n'
+                    f'output o = sigmoid(a, label="{"l" * LONG}")\n', encoding="utf-8")
+    graph = graph_of(spec)
+    assert graph.graph["doc"] == "d" * LONG + "\x00"
+    assert graph.nodes["o"]["args"]["label"] == "l" * LONG
+    source = to_dot(graph).source
+    assert "d" * DOC_WIDTH not in source and "d" * (DOC_WIDTH - 1) + "…" in source
+    assert "label=" + "l" * (VALUE_WIDTH - 1) + "…<" in source
+    assert "x\\x00y" in source  # shown as its escape
+
+
+def test_a_long_name_gets_a_short_unique_dot_id():
+    one, two = "a" * 500 + "x", "a" * 500 + "y"
+    assert len(dot_id(one)) == ID_WIDTH and dot_id(one) != dot_id(two) and dot_id(one) == dot_id(one)
+    assert dot_id("ctr.concat") == "ctr.concat"
+    assert visible("a\x00b\u202e" + "c" * 50, 10) == "a\\x00b\\u202eccccc…"
+
+
+@needs_dot
+def test_build_folder_diagram_of_an_awkward_spec(tmp_path):
+    """`build` and the run report draw through the same function: an awkward spec draws there too."""
+    spec = tmp_path / "awkward.rec"
+    spec.write_text(AWKWARD["nul-bytes"], encoding="utf-8")
+    out = render(graph_of(spec), tmp_path / "m.svg")
+    assert out.read_text().startswith("<?xml")

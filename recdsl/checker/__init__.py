@@ -2,7 +2,8 @@
 
 Modules, each importing only those above it: problems (what the parts report), spec (the
 output), forms (input slot coercion), binding (call -> slots), arguments (values by Param
-kind, through a Resolver), checker (drives it all)."""
+kind, through a Resolver), memory (the bytes of every table and of the model, against the
+machine's memory), checker (drives it all)."""
 from __future__ import annotations
 
 from recdsl.checker.checker import check

@@ -2,6 +2,7 @@
 (recdsl.ops.params.Param). Names are resolved through a Resolver the checker passes in."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -9,11 +10,19 @@ from recdsl.checker.binding import BoundCall, bind_call
 from recdsl.checker.problems import ArgProblem, Poisoned
 from recdsl.checker.spec import Binding, Node
 from recdsl.lang import ast
+from recdsl.lang.numbers import MAX_INT
 from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
 from recdsl.ops import load
 from recdsl.ops.context import OpContext, TableInfo, TypeProblem
-from recdsl.ops.vocab import VocabFileEmpty, VocabFileNotFound, VocabFileNotUtf8, VocabFileUnreadable, read_vocab_file
+from recdsl.ops.vocab import (
+    VocabFileEmpty,
+    VocabFileNotFound,
+    VocabFileNotUtf8,
+    VocabFileTooLarge,
+    VocabFileUnreadable,
+    read_vocab_file,
+)
 
 KIND_TEXT = {
     "int": "an integer", "float": "a number", "bool": "true or false", "str": "a quoted string",
@@ -113,6 +122,7 @@ def _show(expr) -> str:
 def _number(param, expr):
     if not isinstance(expr, ast.Num) or (param.kind == "int" and not isinstance(expr.value, int)):
         raise _wrong(param, expr)
+    _finite(param, expr.value)
     value = expr.value if param.kind == "int" else float(expr.value)
     if param.low is not None and value < param.low:
         raise TypeProblem(f"`{param.name}` must be at least {param.low:g}, got {value:g}", param.doc)
@@ -125,6 +135,9 @@ def _text(param, expr, ctx: OpContext) -> str:
     if not isinstance(expr, ast.Str):
         hint = f'quote it: "{expr.id}"' if isinstance(expr, ast.Name) else ""
         raise _wrong(param, expr, hint)
+    if len(expr.value) < param.min_length:
+        raise TypeProblem(f"`{param.name}` is empty" if param.min_length == 1 else
+                          f"`{param.name}` needs at least {param.min_length} characters", param.doc)
     if param.file == "vocab":
         ctx.vocab_size = len(_vocab_file(param, expr.value, ctx.spec_dir))
     return expr.value
@@ -150,6 +163,8 @@ def _vocab_file(param, written: str, spec_dir: Path) -> list[str]:
         raise TypeProblem(f"vocabulary file {written!r} is not UTF-8 text "
                           f"(byte 0x{exc.byte:02x} at offset {exc.offset}, line {exc.line})",
                           "save the file as UTF-8, one value per line") from None
+    except VocabFileTooLarge as exc:
+        raise TypeProblem(f"vocabulary file {written!r} is too large: {exc.what}", exc.hint) from None
     except VocabFileEmpty:
         raise TypeProblem(f"vocabulary file {written!r} is empty", "write one value per line") from None
 
@@ -179,7 +194,17 @@ def _list(param, expr):
     return [item.value for item in items]
 
 
+def _finite(param, value) -> None:
+    """Refuse what a 64-bit number cannot hold, and non-finite values where `param.finite`.
+    (.rec and YAML refuse these when read; this holds for specs built in Python too.)"""
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise TypeProblem(f"`{param.name}` is too large: numbers of a spec are at most {MAX_INT:,}", param.doc)
+    if param.finite and isinstance(value, float) and not math.isfinite(value):
+        raise TypeProblem(f"`{param.name}` must be a finite number, got {value}", param.doc)
+
+
 def _item_bounds(param, value) -> None:
+    _finite(param, value)
     if param.low is not None and value < param.low:
         if param.kind == "int_list" and param.low == 1:
             raise TypeProblem(f"`{param.name}` sizes must be positive, got {value}", param.doc)

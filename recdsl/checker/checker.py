@@ -7,13 +7,14 @@ from pathlib import Path
 from recdsl.checker.arguments import resolve_args, value_of
 from recdsl.checker.binding import bind_call
 from recdsl.checker.forms import COERCE
+from recdsl.checker.memory import NodeSite, weight_problems
 from recdsl.checker.problems import ArgProblem, Poisoned
 from recdsl.checker.spec import Binding, CheckedSpec, Node
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.limits import deep_recursion, too_deep
 from recdsl.lang.span import Span
-from recdsl.lang.suggest import did_you_mean
+from recdsl.lang.suggest import Suggestions, did_you_mean
 from recdsl.ops import load
 from recdsl.ops.context import OpContext, TypeProblem
 from recdsl.ops.types import FieldListType
@@ -36,9 +37,11 @@ class Checker:
         self.statements: dict[str, ast.Statement] = {}
         self.nodes: dict[str, Node] = {}
         self.order: list[str] = []
-        self.visiting: list[str] = []
+        self.visiting: dict[str, None] = {}  # the statements being checked, outermost first (a set in order)
         self.failed: set[str] = set()
         self.used: set[str] = set()
+        self.suggestions = Suggestions()
+        self.nested_count: dict[str, int] = {}  # owner.op -> nested calls named after it so far
 
     def error(self, span: Span, message: str, hint: str = "") -> None:
         self.errors.append(SpecError(span, message, hint))
@@ -58,6 +61,7 @@ class Checker:
                 self.errors.append(too_deep(self.statements[name].name_span, f"to check `{name}`"))
                 raise SpecErrors(self.errors, self.sources) from None
         self._whole_model_checks()
+        self._weight_checks()
         if self.errors:
             raise SpecErrors(self.errors + self.warnings, self.sources)
         return CheckedSpec(self.spec.name, self.spec.doc, self.spec.file,
@@ -83,6 +87,14 @@ class Checker:
                 self.warnings.append(SpecError(st.name_span, f"{what} `{name}` is never used",
                                                "remove it or feed it to a block", severity="warning"))
 
+    def _weight_checks(self) -> None:
+        """Tables and weights that cannot be built (recdsl.checker.memory), before anything is allocated."""
+        sites = [NodeSite(node, self.statements[name].name_span if name in self.statements else node.span)
+                 for name, node in self.nodes.items()]
+        errors, warnings = weight_problems(sites, self.spec.span, whole_model=not self.errors)
+        self.errors.extend(errors)
+        self.warnings.extend(warnings)
+
     # --- resolution ---------------------------------------------------------------------
 
     def resolve(self, name: str, ref: ast.Name | None) -> Node:
@@ -94,15 +106,17 @@ class Checker:
         if name in self.failed:
             raise Poisoned(name)
         if name not in self.statements:
-            hint = did_you_mean(name, list(self.statements)) or "declare it with feature/group/pool/gate/block"
+            hint = self.suggestions.did_you_mean(name, self.statements) or \
+                "declare it with feature/group/pool/gate/block"
             self.error(ref.span, f"undefined name `{name}`", hint)
             raise Poisoned(name)
         if name in self.visiting:
-            cycle = self.visiting[self.visiting.index(name):] + [name]
+            chain = list(self.visiting)
+            cycle = chain[chain.index(name):] + [name]
             self.error(ref.span, "cycle: " + " -> ".join(cycle), "a node cannot depend on itself")
             self.failed.update(cycle)
             raise Poisoned(name)
-        self.visiting.append(name)
+        self.visiting[name] = None
         try:
             node = self._statement(self.statements[name])
         except Poisoned:
@@ -110,7 +124,7 @@ class Checker:
             self._mark_referenced(self.statements[name])
             raise
         finally:
-            self.visiting.pop()
+            del self.visiting[name]
         self._add(node)
         return node
 
@@ -158,9 +172,12 @@ class Checker:
                        "only pool, gate and block ops can be used inline as inputs")
             raise Poisoned(owner)
         base = f"{owner}.{call.op}"
-        name, k = base, 2
+        k = self.nested_count.get(base, 1)  # resume where the last call named after `base` stopped
+        name = base if k == 1 else f"{base}_{k}"
         while name in self.nodes or name in self.statements:
-            name, k = f"{base}_{k}", k + 1
+            k += 1
+            name = f"{base}_{k}"
+        self.nested_count[base] = k + 1
         kind = spec.family if spec else "block"
         node = self._call(call, name, kind, call.span, anonymous=True)
         self._add(node)

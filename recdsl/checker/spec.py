@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from recdsl.lang.errors import SpecError
@@ -52,8 +53,8 @@ class CheckedSpec:
     def node(self, name: str) -> Node:
         return self._index[name]
 
-    @property
-    def _index(self) -> dict[str, Node]:
+    @cached_property
+    def _index(self) -> dict[str, Node]:  # built once: node() is called per node by graph and emitter
         return {n.name: n for n in self.nodes}
 
     @property

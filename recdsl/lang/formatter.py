@@ -53,13 +53,12 @@ def format_expr(expr: ast.Expr) -> str:
 
 
 def format_number(value: int | float) -> str:
-    """`100_000`, `-2`, `0.1`, `1e-06`: text the parser reads back to the same value."""
+    """`100_000`, `-2`, `0.1`, `1e-06`: text the parser reads back to the same value. Raises
+    ValueError for infinities and NaN, which no spec holds."""
     if isinstance(value, int):
         return f"{value:_}" if abs(value) >= 10_000 else str(value)
-    if math.isnan(value):
-        raise ValueError("NaN has no .rec spelling")
-    if math.isinf(value):
-        return "1e999" if value > 0 else "-1e999"  # the parser reads these as ±inf
+    if not math.isfinite(value):  # the parser and the YAML loader refuse them (recdsl.lang.numbers)
+        raise ValueError(f"{value} has no .rec spelling: numbers of a spec are finite")
     return repr(value)
 
 

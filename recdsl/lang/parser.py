@@ -11,7 +11,8 @@ from lark import v_args
 from lark.visitors import Transformer_NonRecursive
 
 from recdsl.lang import ast
-from recdsl.lang.errors import SpecErrors
+from recdsl.lang.errors import SpecError, SpecErrors
+from recdsl.lang.numbers import NumberOutOfRange, parse_number
 from recdsl.lang.recovery import syntax_errors
 from recdsl.lang.span import Span
 
@@ -35,19 +36,6 @@ def _lark() -> lark.Lark:
     )
 
 
-def parse_number(text: str) -> int | float:
-    """`100_000` -> 100000, `20k` -> 20000, `1.5M` -> 1500000, `0.1` -> 0.1."""
-    body = text.replace("_", "")
-    scale = {"k": 1_000, "M": 1_000_000}.get(body[-1], 1)
-    if scale != 1:
-        body = body[:-1]
-    is_float = any(c in body for c in ".eE")
-    value = float(body) * scale if is_float else int(body) * scale
-    if isinstance(value, float) and scale != 1 and value.is_integer():
-        return int(value)
-    return value
-
-
 def unescape(literal: str) -> str:
     body = literal[1:-1]
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
@@ -58,9 +46,13 @@ def escape(text: str) -> str:
 
 
 class _ToAst(Transformer_NonRecursive):
+    """Parse tree -> AST. A number out of range is recorded in `errors` (and read as 0), so one
+    run reports them all; the parser raises them after the pass."""
+
     def __init__(self, file: str):
         super().__init__()
         self.file = file
+        self.errors: list[SpecError] = []
 
     def _span(self, meta) -> Span:
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
@@ -119,7 +111,12 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Str(unescape(children[0]), self._tok(children[0]))
 
     def number(self, children):
-        return ast.Num(parse_number(children[0]), self._tok(children[0]))
+        span = self._tok(children[0])
+        try:
+            return ast.Num(parse_number(children[0]), span)
+        except NumberOutOfRange as problem:
+            self.errors.append(SpecError(span, problem.message, problem.hint))
+            return ast.Num(0, span)
 
     @v_args(meta=True)
     def true(self, meta, children):
@@ -136,7 +133,10 @@ def parse(text: str, file: str = "<spec>") -> ast.Spec:
         tree = _lark().parse(text, start="start")
     except lark.exceptions.UnexpectedInput:
         raise SpecErrors(syntax_errors(text, file, _parse_chunk), {file: text}) from None
-    header, statements = _ToAst(file).transform(tree)
+    to_ast = _ToAst(file)
+    header, statements = to_ast.transform(tree)
+    if to_ast.errors:
+        raise SpecErrors(to_ast.errors, {file: text})
     _, name, doc, span = header
     return ast.Spec(name, doc, statements, file, span)
 

@@ -19,6 +19,7 @@ KEYWORDS = ("model",) + ast.STATEMENT_KINDS
 _KEYWORD_START = re.compile(r"^[ \t]*(?:" + "|".join(KEYWORDS) + r")[ \t]+(?=[A-Za-z_])", re.MULTILINE)
 _WORD_START = re.compile(r"^[A-Za-z_]", re.MULTILINE)
 _NOT_CODE = re.compile(r'"(\\.|[^"\\\n])*"|#[^\n]*')
+_BRACKETS = re.compile(r"[()\[\]]")
 
 
 def syntax_errors(text: str, file: str, parse_chunk: Callable[[str], object]) -> list[SpecError]:
@@ -27,18 +28,21 @@ def syntax_errors(text: str, file: str, parse_chunk: Callable[[str], object]) ->
     starts = sorted({0, *_chunk_starts(text), len(text)})
     errors: list[SpecError] = []
     headers: list[int] = []
+    lines_before, counted = 0, 0  # newlines in text[:begin], counted as we go (linear in the text)
     for begin, end in zip(starts, starts[1:]):
+        lines_before += text.count("\n", counted, begin)
+        counted = begin
         chunk = text[begin:end]
         if _only_comments(chunk):
             continue
-        line = text.count("\n", 0, begin) + 1 + chunk[:len(chunk) - len(chunk.lstrip())].count("\n")
+        line = lines_before + 1 + chunk[:len(chunk) - len(chunk.lstrip())].count("\n")
         if re.match(r"\s*model\b", chunk):
             headers.append(line)
-        padded = _pad_to(text, begin) + chunk
         try:
-            parse_chunk(padded)
+            parse_chunk(chunk)
         except lark.exceptions.UnexpectedInput as exc:
-            errors.append(_syntax_error(exc, padded, file))
+            at = _Origin(lines_before + 1, begin - (text.rfind("\n", 0, begin) + 1) + 1)
+            errors.append(_syntax_error(exc, chunk, file, at))
     first = _first_code_line(text)
     if first not in headers:
         errors.append(SpecError(Span.point(file, first, 1), "a spec starts with a `model` header",
@@ -75,11 +79,14 @@ def _first_code_line(text: str) -> int:
     return 1
 
 
-def _pad_to(text: str, offset: int) -> str:
-    """Whitespace that puts a chunk starting at `offset` at its original line and column."""
-    before = text[:offset]
-    line_start = before.rfind("\n") + 1
-    return "\n" * before.count("\n") + " " * (offset - line_start)
+class _Origin:
+    """Where a chunk starts in the file: maps a (line, column) in the chunk to one in the file."""
+
+    def __init__(self, line: int, column: int):
+        self.line, self.column = line, column
+
+    def __call__(self, line: int, column: int) -> tuple[int, int]:
+        return self.line + line - 1, column + (self.column - 1 if line == 1 else 0)
 
 
 _TOKEN_NAMES = {
@@ -95,17 +102,19 @@ def _describe(token_type: str) -> str:
     return f"`{token_type.lower()}`"
 
 
-def _syntax_error(exc: lark.exceptions.UnexpectedInput, text: str, file: str) -> SpecError:
-    line, column = max(exc.line, 1), max(exc.column, 1)
+def _syntax_error(exc: lark.exceptions.UnexpectedInput, text: str, file: str, at: _Origin) -> SpecError:
+    """The error for the chunk `text`, parsed alone; `at` places its positions in the file."""
+    line, column = at(max(exc.line, 1), max(exc.column, 1))
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         return _bad_character(exc, text, file, line, column)
     token = getattr(exc, "token", None)
     expected = sorted(getattr(exc, "expected", None) or getattr(exc, "accepts", None) or [])
     if token is None or token.type == "$END":
-        return SpecError(Span.point(file, *_last_code_position(text)), "the statement ends too early",
+        return SpecError(Span.point(file, *at(*_last_code_position(text))), "the statement ends too early",
                          _unclosed_hint(text) or _expected_hint(expected) or "finish the statement")
-    span = Span(file, token.line, token.column, token.end_line or token.line,
-                token.end_column or token.column + len(token))
+    start = at(token.line, token.column)
+    end = at(token.end_line or token.line, token.end_column or token.column + len(token))
+    span = Span(file, *start, *end)
     got = f"`{token}`" if token.type != "STRING" else "a string"
     message = f"unexpected {got}"
     hint = _expected_hint(expected)
@@ -175,7 +184,7 @@ def _open_brackets(text: str) -> list[str]:
     """The brackets ("(" or "[") still open at the end of `text`, innermost last, ignoring
     strings and comments (and any closer with nothing open)."""
     stack: list[str] = []
-    for char in _NOT_CODE.sub("", text):
+    for char in _BRACKETS.findall(_NOT_CODE.sub("", text)):
         if char in "([":
             stack.append(char)
         elif char in ")]" and stack:

@@ -10,6 +10,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.limits import deep_recursion, too_deep
+from recdsl.lang.numbers import MAX_INT, NumberOutOfRange, checked_float, checked_int, too_large
 from recdsl.lang.span import Span
 from recdsl.lang.suggest import did_you_mean
 from recdsl.lang.yaml_dialect import (
@@ -234,12 +235,18 @@ class _Reader:
         return ast.Call(op, args, kwargs, self.span(node), self.span(key))
 
     def number(self, node: ScalarNode) -> int | float:
+        """The value of an int or float scalar, in the range of recdsl.lang.numbers (so no .inf or .nan)."""
         text = node.value.replace("_", "")
         try:
             if node.tag == INT:
-                return int(text)
+                if len(text.lstrip("+-").lstrip("0")) > len(str(MAX_INT)):
+                    raise too_large(node.value)
+                return checked_int(int(text), node.value)
             special = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
-            return special.get(text.lower()) or float(text)
+            value = special[text.lower()] if text.lower() in special else float(text)
+            return checked_float(value, node.value)
+        except NumberOutOfRange as problem:
+            self.fail(node, problem.message, problem.hint)
         except ValueError:
             self.fail(node, f"`{node.value}` is not a {'whole ' if node.tag == INT else ''}number")
 

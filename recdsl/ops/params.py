@@ -2,9 +2,11 @@
 
 The checker validates an argument from these fields alone (recdsl.checker.arguments):
 `low`/`high` bound a number, or each item of a numeric list (an int_list with low=1 holds sizes:
-"sizes must be positive"); a list has at least `min_items` items
-(an empty one is reported with `empty_hint`, else `doc`); a `str` with `file="vocab"` is the
-path of a vocabulary file (recdsl.ops.vocab), relative to the spec, read and counted.
+"sizes must be positive"); `finite` (the default) refuses infinities and NaN in a number or a
+numeric list; a list has at least `min_items` items
+(an empty one is reported with `empty_hint`, else `doc`); a `str` has at least `min_length`
+characters; a `str` with `file="vocab"` is the path of a vocabulary file (recdsl.ops.vocab),
+relative to the spec, read and counted.
 `to_layer` says whether the emitter passes the argument to the op's layer.
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ ARG_KINDS = ("int", "float", "bool", "str", "enum", "int_list", "num_list", "str
 
 #: What a `str` argument with `file=` names: vocab, a vocabulary file (one value per line).
 FILE_KINDS = ("vocab",)
+#: Kinds that hold numbers, which `finite` applies to.
+NUMBER_KINDS = ("int", "float", "int_list", "num_list")
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,14 @@ class Param:
     empty_hint: str = ""
     file: str | None = None
     to_layer: bool = True  # passed to the layer's constructor (False: it configures the spec, e.g. share=)
+    finite: bool = True  # numbers (and numeric list items) must be finite: no inf, no NaN
+    min_length: int = 0  # a str has at least this many characters (1: not empty)
 
     def __post_init__(self):
         if self.file is not None and (self.kind != "str" or self.file not in FILE_KINDS):
             raise ValueError(f"{self.name}: file= is one of {', '.join(FILE_KINDS)}, on a str argument")
+        if self.min_length and self.kind != "str":
+            raise ValueError(f"{self.name}: min_length= is for str arguments")
 
     @property
     def required(self) -> bool:

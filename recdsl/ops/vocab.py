@@ -2,11 +2,17 @@
 builds its lookup from the same read, so the two cannot disagree."""
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from recdsl.errors import RecdslError
 
 FORMAT = "one value per line"
+#: The largest vocabulary file read, in bytes and in lines: a bigger (or endless) file is refused
+#: before it fills memory. A vocabulary that large belongs in `id(buckets=...)` or `max_tokens=`.
+MAX_BYTES = 64 * 2**20
+MAX_LINES = 4_000_000
 
 
 class VocabFileError(RecdslError):
@@ -35,6 +41,20 @@ class VocabFileNotUtf8(VocabFileError):
                          f"save the file as UTF-8, {FORMAT}")
 
 
+class VocabFileNotRegular(VocabFileUnreadable):
+    """A folder, device, FIFO or socket: nothing a vocabulary can be read from whole."""
+
+    def __init__(self, path: Path, what: str):
+        super().__init__(path, f"it is {what}, not a regular file")
+
+
+class VocabFileTooLarge(VocabFileError):
+    def __init__(self, path: Path, what: str):
+        self.what = what
+        super().__init__(path, f"is too large: {what}",
+                         "hash a vocabulary that large with id(buckets=...), or learn it from data with max_tokens=")
+
+
 class VocabFileEmpty(VocabFileError):
     def __init__(self, path: Path):
         super().__init__(path, "is empty", f"write {FORMAT}")
@@ -43,15 +63,17 @@ class VocabFileEmpty(VocabFileError):
 def read_vocab_file(path: str | Path) -> list[str]:
     """The file's values in file order; blank lines, surrounding whitespace and repeats ignored;
     UTF-8 with an optional BOM. Raises a VocabFileError subclass when the file is missing,
-    unreadable, not UTF-8 or holds no value."""
+    unreadable, not a regular file, over MAX_BYTES or MAX_LINES, not UTF-8 or holds no value."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = _read_bounded(path)
     except FileNotFoundError:
         raise VocabFileNotFound(path) from None
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise VocabFileUnreadable(path, reason) from None
+    if data.count(b"\n") > MAX_LINES:
+        raise VocabFileTooLarge(path, f"more than {MAX_LINES:,} lines")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -60,3 +82,20 @@ def read_vocab_file(path: str | Path) -> list[str]:
     if not values:
         raise VocabFileEmpty(path)
     return values
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+def _read_bounded(path: Path) -> bytes:
+    """At most MAX_BYTES of a regular file. Opened without blocking, so a FIFO is refused, not waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise VocabFileNotRegular(path, next((what for test, what in _KINDS if test(mode)), "a special file"))
+        data = file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise VocabFileTooLarge(path, f"over {MAX_BYTES // 2**20} MiB")
+    return data

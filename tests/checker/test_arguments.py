@@ -4,6 +4,7 @@ imports form no cycle."""
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from recdsl.checker.binding import bind_call
 from recdsl.checker.checker import check
 from recdsl.checker.problems import Poisoned
 from recdsl.lang import ast as rec
-from recdsl.ops import load
+from recdsl.ops import load, vocab
 from recdsl.ops.context import OpContext
 from recdsl.ops.params import Param
 from recdsl.ops.registry import OpSpec
@@ -24,6 +25,7 @@ from recdsl.ops.vocab import (
     VocabFileError,
     VocabFileNotFound,
     VocabFileNotUtf8,
+    VocabFileTooLarge,
     VocabFileUnreadable,
     read_vocab_file,
 )
@@ -184,3 +186,107 @@ def test_read_vocab_file_of_a_folder(tmp_path):
     with pytest.raises(VocabFileUnreadable) as caught:
         read_vocab_file(tmp_path)
     assert caught.value.reason
+
+
+# --- numbers that must be finite, strings that must not be empty ----------------------------------
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("param", [Param("l2", "float", 0.0, low=0.0, doc="d"), Param("scale", "float", 1.0, doc="d")])
+@pytest.mark.parametrize("value", [INF, -INF, NAN])
+def test_finite_is_declared_on_the_param_and_refuses_inf_and_nan(param, value):
+    _, errors, _ = validate(param, rec.Num(value))
+    assert errors == [(f"`{param.name}` must be a finite number, got {value}", "d")]
+
+
+def test_finite_applies_to_numeric_list_items():
+    _, errors, _ = validate(Param("boundaries", "num_list", doc="d"), nums(-INF, 0.0, INF))
+    assert errors == [("`boundaries` must be a finite number, got -inf", "d")]
+    value, errors, _ = validate(Param("boundaries", "num_list", doc="d"), nums(-1e308, 1e308))
+    assert (value, errors) == ([-1e308, 1e308], [])
+
+
+def test_a_param_may_allow_infinity():
+    value, errors, _ = validate(Param("cap", "float", finite=False), rec.Num(INF))
+    assert (value, errors) == (INF, [])
+
+
+def test_every_numeric_param_of_the_registry_is_finite():
+    numeric = [(op.name, p.name) for op in load().values() for p in op.params
+               if p.kind in ("int", "float", "int_list", "num_list")]
+    assert numeric and all(load()[op].param(name).finite for op, name in numeric)
+
+
+@pytest.mark.parametrize("kind", ["int", "float"])
+def test_integers_beyond_64_bits_are_refused_not_overflowed(kind):
+    """An AST made in Python can hold any int; binding a 400-digit one to a float used to raise OverflowError."""
+    _, errors, _ = validate(Param("dropout", kind, 0.0, low=0.0, high=0.99, doc="d"), rec.Num(10**400))
+    assert errors == [("`dropout` is too large: numbers of a spec are at most 9,223,372,036,854,775,807", "d")]
+
+
+def test_min_length_refuses_an_empty_string():
+    _, errors, _ = validate(Param("sep", "str", "^", min_length=1, doc="separator"), rec.Str(""))
+    assert errors == [("`sep` is empty", "separator")]
+    _, errors, _ = validate(Param("code", "str", min_length=3, doc="d"), rec.Str("ab"))
+    assert errors == [("`code` needs at least 3 characters", "d")]
+    assert validate(Param("sep", "str", "^", min_length=1), rec.Str("|"))[:2] == ("|", [])
+    with pytest.raises(ValueError):
+        Param("n", "int", min_length=1)
+
+
+def test_the_registry_refuses_empty_separators_columns_and_labels():
+    ops = load()
+    assert ops["sequence"].param("sep").min_length == 1 and ops["multi"].param("sep").min_length == 1
+    assert all(ops[op].param("column").min_length == 1 for op in ("id", "category", "numeric", "multi", "sequence"))
+    assert ops["sigmoid"].param("label").min_length == 1
+
+
+# --- vocabulary files of any size, or not files at all ------------------------------------------
+
+def test_a_device_is_refused_without_reading_it():
+    with pytest.raises(VocabFileUnreadable) as caught:
+        read_vocab_file("/dev/zero")
+    assert caught.value.reason == "it is a character device, not a regular file"
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(VocabFileUnreadable) as caught:
+        read_vocab_file(fifo)  # opening it for reading would block until a writer came
+    assert "FIFO" in caught.value.reason
+
+
+def test_a_file_over_the_byte_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(vocab, "MAX_BYTES", 2**20)
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"v\n" * 2**19 + b"w")
+    with pytest.raises(VocabFileTooLarge) as caught:
+        read_vocab_file(path)
+    assert caught.value.what == "over 1 MiB"
+    path.write_bytes(b"v\n" * 2**19)
+    assert read_vocab_file(path) == ["v"]
+
+
+def test_a_file_over_the_line_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(vocab, "MAX_LINES", 10)
+    path = tmp_path / "many.txt"
+    path.write_text("".join(f"v{i}\n" for i in range(11)))
+    with pytest.raises(VocabFileTooLarge) as caught:
+        read_vocab_file(path)
+    assert caught.value.what == "more than 10 lines"
+    path.write_text("".join(f"v{i}\n" for i in range(10)))
+    assert len(read_vocab_file(path)) == 10
+
+
+def test_the_limits_are_documented_numbers():
+    assert vocab.MAX_BYTES == 64 * 2**20 and vocab.MAX_LINES == 4_000_000
+
+
+def test_a_vocab_file_too_large_is_a_problem_naming_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(vocab, "MAX_LINES", 2)
+    (tmp_path / "v.txt").write_text("a\nb\nc\n")
+    _, errors, _ = validate(Param("words", "str", file="vocab"), rec.Str("v.txt"), tmp_path)
+    assert errors == [("vocabulary file 'v.txt' is too large: more than 2 lines",
+                       "hash a vocabulary that large with id(buckets=...), or learn it from data with max_tokens=")]

@@ -2,6 +2,7 @@
 rendered rustc-style, and the CLI prints it without a traceback."""
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 import recdsl
 from recdsl.cli.main import main
-from recdsl.lang.errors import SpecErrors
+from recdsl.lang.errors import SHOWN_WIDTH, SpecErrors
 
 # Lines 1-6 of most cases; the statements under test start on line 7.
 PRELUDE = (
@@ -46,10 +47,17 @@ def assert_rendered(problems: SpecErrors, text: str, line: int, column: int) -> 
     gutter = f"{line} | "
     lines_of_text = text.split("\n")  # spans count \n only
     source_line = lines_of_text[line - 1].rstrip("\r").expandtabs(1) if line <= len(lines_of_text) else ""
-    assert lines[head + 1] == gutter + source_line
     caret = lines[head + 2]
     assert re.fullmatch(r" *\^+", caret), caret
-    assert caret.index("^") == len(gutter) + column - 1
+    if len(source_line) <= SHOWN_WIDTH:
+        assert lines[head + 1] == gutter + source_line
+        assert caret.index("^") == len(gutter) + column - 1
+        return
+    shown = lines[head + 1][len(gutter):]  # a window of a long line, cut ends marked with …
+    core = shown.removeprefix("…").removesuffix("…")
+    begin = source_line.index(core)
+    assert len(core) == SHOWN_WIDTH and shown.startswith("…") == (begin > 0)
+    assert caret.index("^") - len(gutter) - shown.startswith("…") + begin == column - 1
 
 
 def expect(tmp_path, text, line, column, message, hint=None, count=1):
@@ -541,3 +549,97 @@ def test_long_chains_and_deep_nesting_check(tmp_path, text):
 @pytest.mark.parametrize("text", [_long_chain(300), _deep_nesting(300)], ids=["chain-300", "nesting-300"])
 def test_very_long_chains_and_deep_nesting_check(tmp_path, text):
     assert recdsl.typecheck(write(tmp_path, text)).outputs
+
+
+# --- values that cannot be right: huge, non-finite, empty, endless ------------------------------
+
+REFUSED_VALUES = [
+    pytest.param("block d = mlp(a, units=[4], dropout=" + "7" * 400 + ")\noutput o = sigmoid(d)\n",
+                 7, 37, "number too large: 777777777777…777777 (400 characters)", "2^63 - 1", id="dropout-400-digits"),
+    pytest.param("feature x : id(buckets=" + "9" * 5000 + ")\noutput o = sigmoid(x)\n",
+                 7, 24, "number too large", "2^63 - 1", id="buckets-5000-digits"),
+    pytest.param("feature x : id(buckets=10, l2=1e309)\noutput o = sigmoid(x)\n",
+                 7, 31, "number too large: 1e309", "1.8e308", id="l2-inf"),
+    pytest.param("block d = mlp(a, units=[4], gate=poso(by=[b], scale=1e309))\noutput o = sigmoid(d)\n",
+                 7, 53, "number too large: 1e309", None, id="poso-scale-inf"),
+    pytest.param("feature x : id(buckets=10, l2=1e-400)\noutput o = sigmoid(x)\n",
+                 7, 31, "number too small: 1e-400", "write 0", id="l2-underflow"),
+    pytest.param('feature x : sequence(of=a, max_len=5, sep="")\noutput o = sigmoid(avg(x))\n',
+                 7, 43, "`sep` is empty", "separator", id="empty-sep"),
+    pytest.param('feature x : multi(category(size=3), max_len=5, sep="")\noutput o = sigmoid(avg(x))\n',
+                 7, 52, "`sep` is empty", None, id="empty-sep-multi"),
+    pytest.param('feature x : id(buckets=3, column="")\noutput o = sigmoid(x)\n',
+                 7, 34, "`column` is empty", None, id="empty-column"),
+    pytest.param('output o = sigmoid(a, label="")\n', 7, 29, "`label` is empty", None, id="empty-label"),
+    pytest.param('feature x : category(vocab_file="/dev/zero")\noutput o = sigmoid(x)\n',
+                 7, 33, "vocabulary file '/dev/zero' cannot be read: it is a character device, not a regular file",
+                 "readable text file", id="vocab-file-dev-zero"),
+    pytest.param('feature x : category(vocab_file="")\noutput o = sigmoid(x)\n',
+                 7, 33, "`vocab_file` is empty", None, id="vocab-file-empty-path"),
+]
+
+
+@pytest.mark.parametrize("text, line, column, message, hint", REFUSED_VALUES)
+def test_refused_value(tmp_path, text, line, column, message, hint):
+    expect(tmp_path, PRELUDE + text, line, column, message, hint)
+
+
+def test_infinite_boundaries_are_both_refused(tmp_path):
+    text = PRELUDE + "feature x : numeric(boundaries=[-1e309, 1e309])\noutput o = sigmoid(x)\n"
+    error = expect(tmp_path, text, 7, 33, "number too large: -1e309", count=2)
+    assert error.span.end_column == 39
+    second = errors_of(check_fails(tmp_path, text))[1]
+    assert (second.span.line, second.span.column, second.message) == (7, 41, "number too large: 1e309")
+
+
+def test_a_fifo_as_vocab_file_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    text = PRELUDE + 'feature x : category(vocab_file="pipe")\noutput o = sigmoid(x)\n'
+    expect(tmp_path, text, 7, 33, "vocabulary file 'pipe' cannot be read: it is a FIFO (named pipe), not a regular file")
+
+
+def test_a_huge_vocab_file_is_refused_naming_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr("recdsl.ops.vocab.MAX_BYTES", 2**20)
+    (tmp_path / "huge.txt").write_bytes(b"x\n" * 2**20)
+    text = PRELUDE + 'feature x : category(vocab_file="huge.txt")\noutput o = sigmoid(x)\n'
+    expect(tmp_path, text, 7, 33, "vocabulary file 'huge.txt' is too large: over 1 MiB", "id(buckets=...)")
+
+
+@pytest.mark.parametrize("text", [
+    "feature x : id(buckets=10, l2=1e309)\noutput o = sigmoid(x)\n",
+    "block d = mlp(a, units=[4], dropout=" + "7" * 400 + ")\noutput o = sigmoid(d)\n",
+    'feature x : sequence(of=a, max_len=5, sep="")\noutput o = sigmoid(avg(x))\n',
+], ids=["inf", "400-digits", "empty-sep"])
+def test_cli_refuses_them_with_exit_1_and_no_traceback(tmp_path, capsys, text):
+    path = write(tmp_path, PRELUDE + text)
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:7:" in err and "^" in err and "= hint: " in err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+# --- rendering very long lines ------------------------------------------------------------
+
+def test_a_long_source_line_is_shown_as_a_window_around_the_span(tmp_path):
+    names = ", ".join(f"member_{i}" for i in range(2000))
+    text = f"model m\nfeature a : id(buckets=10)\ngroup g = [{names}, a, nope]\noutput o = sigmoid(g)\n"
+    problems = check_fails(tmp_path, text)
+    (error,) = errors_of(problems)[-1:]
+    assert error.message == "undefined name `member_0`"
+    rendered = problems.render()
+    assert max(len(line) for line in rendered.splitlines()) < 300
+    lines = rendered.splitlines()
+    head = lines.index(next(ln for ln in lines if "undefined name `member_0`" in ln))
+    assert lines[head + 1].startswith("3 | group g = [member_0, ") and lines[head + 1].endswith("…")
+    assert lines[head + 2] == " " * len("3 | group g = [") + "^" * len("member_0")
+
+
+def test_a_span_far_along_a_long_line_keeps_its_caret_under_it(tmp_path):
+    text = "model m\nfeature a : id(buckets=10)\n" + "output o = sigmoid(concat(" + "a, " * 3000 + "zz))\n"
+    problems = check_fails(tmp_path, text)
+    (error,) = errors_of(problems)
+    column = len("output o = sigmoid(concat(" + "a, " * 3000) + 1
+    assert (error.span.line, error.span.column) == (3, column)
+    source, caret = problems.render().splitlines()[1:3]
+    assert source.startswith("3 | … a, a, ") and source.endswith("zz))") and len(source) < 220
+    assert source[caret.index("^"):caret.index("^") + 2] == "zz" and caret.count("^") == 2

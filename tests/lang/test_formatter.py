@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from recdsl.lang import ast
+from recdsl.lang.errors import SpecErrors
 from recdsl.lang.formatter import WIDTH, format_expr, format_number, format_spec
 from recdsl.lang.parser import parse, parse_file
 
@@ -119,11 +120,18 @@ def test_header_only():
 @pytest.mark.parametrize("value, text", [
     (100_000, "100_000"), (20_000, "20_000"), (1_500_000, "1_500_000"), (9999, "9999"), (10_000, "10_000"),
     (-2, "-2"), (-12_345, "-12_345"), (0, "0"), (0.1, "0.1"), (0.001, "0.001"), (1e-06, "1e-06"),
-    (2.0, "2.0"), (1e16, "1e+16"), (float("inf"), "1e999"), (float("-inf"), "-1e999"),
+    (2.0, "2.0"), (1e16, "1e+16"), (5e-324, "5e-324"), (-1.7976931348623157e308, "-1.7976931348623157e+308"),
+    (9_223_372_036_854_775_807, "9_223_372_036_854_775_807"),
 ])
 def test_numbers(value, text):
     assert format_number(value) == text
     assert parse(f"model m\nblock b = f({text})").statements[0].value.args[0] == ast.Num(value)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_numbers_have_no_spelling(value):
+    with pytest.raises(ValueError, match="no .rec spelling"):
+        format_number(value)
 
 
 def test_expressions():
@@ -162,3 +170,15 @@ if SPEC_FILES:
         formatted = format_spec(spec)
         assert parse(formatted) == spec
         assert format_spec(parse(formatted)) == formatted
+
+
+@pytest.mark.parametrize("literal", ["1.001k", "0.29M", "1e300k", "9223372036854775807", "-9223372036854775807",
+                                     "5e-324", "1.7976931348623157e308", "1.0001k", "1e-5k", "0.0", "-0.0"])
+def test_numbers_at_the_edges_of_the_range_roundtrip(literal):
+    roundtrip(f"model m\nblock b = f({literal}, v=[{literal}])\n")
+
+
+def test_a_number_past_the_range_never_reaches_the_formatter():
+    """`9...9M` (4,300 digits) used to parse and then crash `convert --to rec`; it is refused when read."""
+    with pytest.raises(SpecErrors, match="number too large"):
+        parse("model m\nblock b = f(" + "9" * 4300 + "M)\n")

@@ -329,6 +329,48 @@ def test_parse_number(text, value):
     assert type(result) is type(value)
 
 
+@pytest.mark.parametrize("text, value", [
+    ("1.1k", 1100), ("0.1k", 100), ("1.1M", 1_100_000), ("1.001k", 1001), ("1.0001k", 1000.1), ("1e300k", 1e303),
+    ("1." + "0" * 40 + "1k", 1000.0),
+    ("9223372036854775807", 2**63 - 1), ("-9223372036854775807", -(2**63 - 1)), ("0" * 40 + "7", 7),
+    ("1e308", 1e308), ("5e-324", 5e-324), ("0e-999", 0.0), ("-0.0", 0.0),
+])
+def test_scaled_numbers_are_exact_and_the_range_is_64_bits(text, value):
+    result = parse_number(text)
+    assert result == value and type(result) is type(value)
+
+
+TOO_LARGE = ["9223372036854775808", "-9223372036854775808", "1" * 400, "1" * 5000, "9" * 4300 + "M",
+             "1e309", "-1e309", "1e999", "1.8e308", "1e307k", "1" * 400 + ".5"]
+
+
+@pytest.mark.parametrize("text", TOO_LARGE, ids=lambda t: t if len(t) < 30 else f"{len(t)}-chars")
+def test_numbers_too_large_are_located_errors(text):
+    source = f"model m\nblock b = f(x, v={text}, w=2)\n"
+    with pytest.raises(SpecErrors) as info:
+        parse(source, "big.rec")
+    (error,) = info.value.errors
+    assert error.message.startswith("number too large: ")
+    assert (error.span.line, error.span.column, error.span.end_column) == (2, 18, 18 + len(text))
+    assert "9,223,372,036,854,775,807" in error.hint and "1.8e308" in error.hint
+    assert len(error.message) < 80  # a 5,000-digit literal is shown cut
+    assert "big.rec:2:18: error: number too large" in info.value.render()
+
+
+def test_numbers_too_small_are_located_errors():
+    with pytest.raises(SpecErrors) as info:
+        parse("model m\nfeature a : id(buckets=3, l2=1e-400)\noutput o = sigmoid(a, weight=1e-999)\n")
+    first, second = info.value.errors
+    assert (first.span.line, first.span.column, second.span.line) == (2, 30, 3)
+    assert first.message == "number too small: 1e-400 is below the smallest float (about 5e-324) and would be read as 0"
+
+
+def test_every_number_out_of_range_is_reported_in_one_run():
+    with pytest.raises(SpecErrors) as info:
+        parse("model m\nblock a = f(1e309, [1, 1e999])\nblock b = f(" + "7" * 500 + ")\n")
+    assert [(e.span.line, e.span.column) for e in info.value.errors] == [(2, 13), (2, 24), (3, 13)]
+
+
 @pytest.mark.parametrize("text", ["plain", 'q"uote', "back\\slash", "new\nline", "tab\t", "", "ü #"])
 def test_escape_round_trips_through_the_grammar(text):
     literal = escape(text)

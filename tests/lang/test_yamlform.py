@@ -185,6 +185,14 @@ ERRORS = [
     ("model: m\nspec:\n  a: {pool: din, units: !ref [1]}\n", "unsupported YAML tag `!ref` on a list", 3),
     ("model: m\nspec:\n  a: {pool: din, units: !!int x}\n", "`x` is not a whole number", 3),
     ("model: m\nspec:\n  a: &u {pool: din}\n  b: *u\n", "aliases (*name) are not supported", 4),
+    # numbers hold what 64 bits hold, as in .rec (recdsl.lang.numbers)
+    ("model: m\nspec:\n  a: {feature: id, l2: .inf}\n", "number too large: .inf", 3),
+    ("model: m\nspec:\n  a: {feature: id, l2: -.inf}\n", "number too large: -.inf", 3),
+    ("model: m\nspec:\n  a: {feature: id, l2: .nan}\n", "`.nan` is not a number", 3),
+    ("model: m\nspec:\n  a: {feature: id, l2: 1e309}\n", "number too large: 1e309", 3),
+    ("model: m\nspec:\n  a: {feature: id, l2: 1e-400}\n", "number too small: 1e-400", 3),
+    ("model: m\nspec:\n  a: {feature: id, buckets: 9223372036854775808}\n", "number too large", 3),
+    (f"model: m\nspec:\n  a: {{feature: id, buckets: {'9' * 5000}}}\n", "number too large", 3),
 ]
 
 
@@ -219,7 +227,7 @@ TRICKY = ["", "yes", "007", "1e3", "true", " lead", "a: b", "#c", "x, y", '"q"',
           "ü", "!ref a", "-", "[a]", "{b}", "cr\r", "\x85", "\u2028", "\x00", "'", "*x", "&y", "? z", "%"]
 texts = st.sampled_from(TRICKY) | st.text(max_size=6)
 leaves = st.one_of(st.sampled_from(NAMES).map(ast.Name), texts.map(ast.Str),
-                   st.integers(-10**12, 10**12).map(ast.Num), st.floats(allow_nan=False).map(ast.Num),
+                   st.integers(-10**12, 10**12).map(ast.Num), st.floats(allow_nan=False, allow_infinity=False).map(ast.Num),
                    st.booleans().map(ast.Bool))
 
 
