@@ -8,10 +8,11 @@ Model inputs, one per feature, named after it (0 is always padding):
 Outputs: a dict {output name: [B, 1] float32}.
 Layers carry the spec's names (`layer_name`): a node's layer is named after the node, a
 nested call's (checker name `OWNER.OP`) `OWNER-OP`; a feature's own embedding layer is
-`NAME-embed` (the input is NAME), its padding mask `NAME-mask`, and the layer joining an
-input slot's members `NODE-SLOT`. The separator is "-" because spec names cannot contain
-it (no clash with a node) and, unlike ".", the PyTorch backend accepts it: Keras names a
-layer's torch parameters by variable path (LAYER/VARIABLE), and torch rejects ".".
+`NAME-embed` (the input is NAME), its padding mask `NAME-mask` (and the mask layer of a node
+that changes positions `NODE-mask`), and the layer joining an input slot's members
+`NODE-SLOT`. The separator is "-" because spec names cannot contain it (no clash with a
+node) and, unlike ".", the PyTorch backend accepts it: Keras names a layer's torch
+parameters by variable path (LAYER/VARIABLE), and torch rejects ".".
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from recdsl.ops import load
 from recdsl.ops.registry import OpSpec
 from recdsl.ops.rows import RESERVED_ROWS
 from recdsl.ops.types import BagType, SeqType
-
 
 #: The rank of the tensor an input form gives its layer ([B, n] or [B, F/L, d]); `any` keeps its value's.
 #: A value of another rank is joined to it, even alone: one field given to a form of stacked
@@ -138,6 +138,10 @@ class Emitter:
         call = self._call(node, op)
         self.calls[node.name] = call
         out = call.apply(layer)
+        if op.mask_layer is not None:
+            from recdsl.layers import load_layer
+
+            call.keeps = call.apply(load_layer(op.mask_layer)(name=f"{layer_name(node.name)}-mask"))
         self.values[node.name] = Value(out, call.keeps if isinstance(node.type, (SeqType, BagType)) else None)
 
     def _layer(self, node: Node, op: OpSpec):

@@ -40,7 +40,9 @@ CASES = {
     "cross": ["block x = cross([a, n], layers=3, version=v2, rank=2)", "block x = cross([a, n], version=v1)"],
     "bilinear": "block x = bilinear([a, b, c], type=field_each)",
     "dot": "block x = dot([a, b], self_interaction=true)",
-    "self_attention": "block x = self_attention(s, heads=3, head_dim=2, layers=2, residual=false)",
+    "self_attention": ["block x = self_attention(s, heads=3, head_dim=2, layers=2, residual=false)",
+                       "block x = self_attention(s, style=standard, project=false, heads=2, layers=2, bias=true, "
+                       "activation=gelu, output_proj=6)"],
     "transformer": "block x = transformer(s, heads=4, ff=8, layers=2, dropout=0.1, causal=true)",
     "concat": "block x = concat(a, n, c)",
     "add": "block x = add(s, t)",
@@ -49,6 +51,12 @@ CASES = {
     "multiply": "block x = multiply(a, b)",
     "sigmoid": "output x = sigmoid(n)",
     "linear": "output x = linear(n)",
+    "positions": ["block x = positions(s, kind=sinusoidal, mode=concat, order=oldest_first, dim=3)",
+                  "block x = positions([s, t])"],
+    "append": "block x = append([s, t], [a, b])",
+    "cross_attention": ["block x = cross_attention(query=[a, b], keys=s, values=t, style=autoint, heads=3, head_dim=2, "
+                        "layers=2, residual=false, bias=true, activation=tanh, output_proj=5)",
+                        "block x = cross_attention(query=a, keys=s, values=t, project=false, heads=4)"],
 }
 
 OPS = sorted(name for name, op in load().items() if op.family != "feature")
@@ -77,7 +85,8 @@ def _spec(tmp_path, op: str, i: int = 0):
     if not statement.startswith("output"):
         # sequences are pooled, anything else flattened, before the head
         tail = "output y = sigmoid(concat(avg(x)))\n" if op in ("din", "attention", "self_attention", "transformer",
-                                                              "add", "subtract", "traditional_attention") else \
+                                                              "add", "subtract", "traditional_attention", "positions",
+                                                              "append") else \
             "output y = sigmoid(concat(x))\n"
     path = tmp_path / f"{op}{i}.rec"
     path.write_text(FEATURES + statement + "\n" + tail, encoding="utf-8")
@@ -145,6 +154,8 @@ ONE_FIELD = [
     "gate x = senet(a)", "gate x = senet([a], granularity=dim)", "block x = fm(a)", "block x = fm([a], reduce=false)",
     "block x = dot(a, self_interaction=true)", "block x = add(a)", "block x = multiply([a])", "block x = concat(a)",
     "block x = subtract(a, b)",
+    "block x = self_attention(a, style=standard, project=false, heads=1)",
+    "block x = cross_attention(query=a, keys=[a, b, c])", "block x = cross_attention(query=[a], keys=s, heads=1)",
 ]
 ROWS = [(op, i, None) for op, i in RUNS] + [(None, 0, statement) for statement in ONE_FIELD]
 

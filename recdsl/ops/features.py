@@ -5,6 +5,8 @@ missing values, so a table for n known values has n + 2 rows.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from recdsl.ops.context import TypeProblem
 from recdsl.ops.params import REQUIRED, Param
 from recdsl.ops.registry import OpSpec, register
@@ -15,7 +17,8 @@ DEFAULT_DIM = 16
 
 _dim = Param("dim", "int", DEFAULT_DIM, low=1, doc="embedding width")
 _l2 = Param("l2", "float", 0.0, low=0.0, doc="mini-batch-aware L2 on the rows a batch uses")
-_column = Param("column", "str", None, doc="the data column to read, when it is not the feature's name")
+_column = Param("column", "str", None, min_length=1,
+                doc="the data column to read, when it is not the feature's name")
 
 
 def _category_infer(ctx):
@@ -28,7 +31,7 @@ def _category_infer(ctx):
             "or a cap for a vocabulary learned from data (max_tokens=10_000)",
             at=given[1] if len(given) > 1 else None)
     if ctx.arg("vocab") is not None and len(set(ctx.arg("vocab"))) != len(ctx.arg("vocab")):
-        dupes = sorted({v for v in ctx.arg("vocab") if ctx.arg("vocab").count(v) > 1})
+        dupes = sorted(v for v, n in Counter(ctx.arg("vocab")).items() if n > 1)
         raise TypeProblem(f"vocab lists {dupes[0]!r} twice", "each value may appear once", at="vocab")
     return FieldType(ctx.arg("dim"))
 
@@ -59,7 +62,7 @@ register(OpSpec(
     inputs=(),
     params=(
         Param("vocab", "str_list", None, doc="the values, in order", empty_hint="list at least one value"),
-        Param("vocab_file", "str", None, file="vocab",
+        Param("vocab_file", "str", None, file="vocab", min_length=1,
               doc="a text file with one value per line (relative to the spec)"),
         Param("size", "int", None, low=1, doc="integer codes 0..size-1"),
         Param("max_tokens", "int", None, low=1, doc="learn the vocabulary from training data, at most this many"),
@@ -138,7 +141,7 @@ for _name, _type, _label, _summary, _example in (
             Param("of", "table", REQUIRED, calls=("id", "category"),
                   doc="a categorical feature to share a table with, or its own id(...)/category(...)"),
             Param("max_len", "int", REQUIRED, low=1, doc="longer lists keep their newest max_len values"),
-            Param("sep", "str", "^", doc="separator of values in a CSV cell"),
+            Param("sep", "str", "^", min_length=1, doc="separator of values in a CSV cell"),
             _column,
         ),
         infer=(lambda kind: lambda ctx: kind(ctx.arg("max_len"), _table_field(ctx).dim))(_type),

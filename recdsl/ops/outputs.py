@@ -15,7 +15,8 @@ for _name, _what, _loss, _head in (
         inputs=(Input("x", "vector"),),
         params=(
             Param("weight", "float", 1.0, low=0.0, doc="loss weight in multi-task training", to_layer=False),
-            Param("label", "str", None, doc="label column, default the output's name", to_layer=False),
+            Param("label", "str", None, min_length=1, doc="label column, default the output's name",
+                  to_layer=False),
         ),
         infer=lambda ctx: VectorType(1),
         count=lambda ctx, out: ctx.inp("x").size + 1,

@@ -17,7 +17,9 @@ the slot `accepts`), then calls the layer once:
     mask=...                    the padding mask of the slot whose `mask` is "consume", when
                                 that value has one.
 The layer is built as `cls(name=..., **layer_args, **{p: value for every to_layer param})`.
-A sequence output keeps the mask of its first "consume" or "keep" slot.
+A sequence output keeps the mask of its first "consume" or "keep" slot, unless the op changes
+its positions (append): then it names a `mask_layer`, built as `cls(name=NODE-mask)` and called
+as the op's layer is, whose output [B, L'] is the mask the output keeps.
 """
 from __future__ import annotations
 
@@ -97,6 +99,7 @@ class OpSpec:
     feature: str | None = None  # feature ops: one of FEATURE_FORMS
     table: str | None = None  # feature ops that own a table: one of TABLE_KINDS
     attention: Attention | None = None  # ops with attention weights (pools)
+    mask_layer: str | None = None  # ops whose output has other positions: the layer computing its mask
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

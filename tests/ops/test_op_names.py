@@ -20,7 +20,11 @@ NOT_OPS = {
     ("data/preprocess.py", "numeric"): "the key of numeric statistics in preprocessing.json",
     ("data/preprocess.py", "max"): "a numeric column's maximum (minmax statistics)",
     ("training/diagnostics.py", "max"): "the largest attention weight of a row",
+    ("training/diagnostics.py", "positions"): "the number of attention weights a summary covers",
+    ("training/plots.py", "positions"): "an axis label of the attention histogram",
+    ("training/report.py", "positions"): "a column of the report's attention table",
     ("training/history.py", "max"): "a monitored metric that is better when larger",
+    ("training/progress.py", "max"): "a monitored metric that is better when larger",
     ("serving/signature.py", "id"): "the node key of networkx node-link JSON (graph.json)",
 }
 
