@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "recdsl"
 #: The rooms in pipeline order; a module may import its own room and the ones before it. The op
 #: registry comes before the language: it is the language's vocabulary (the YAML form reads
 #: each op's argument kinds from it), and it imports nothing of the language.
-ROOMS = ("errors", "ops", "lang", "checker", "graph", "diagram", "layers", "emitter", "buildfolder",
+ROOMS = ("errors", "ops", "lang", "checker", "graph", "diagram", "review", "lsp", "layers", "emitter", "buildfolder",
          "data", "training", "serving", "demo", "api", "cli", "main")
 #: recdsl/__init__.py is the public API (its imports are lazy); the CLI calls it; __main__ runs the CLI.
 SPECIAL = {"recdsl": "api", "recdsl.__main__": "main"}

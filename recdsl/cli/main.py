@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recdsl.cli import export, spec, train
+from recdsl.cli import diff, export, fmt, lsp, spec, train
 from recdsl.errors import EXIT_USAGE, RecdslError
 from recdsl.lang.errors import SpecErrors
 
@@ -20,7 +20,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     parser.add_argument("--version", action="version", version=f"recdsl {__import__('recdsl').__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = {}
-    for family in (spec, train, export):
+    for family in (spec, fmt, diff, lsp, train, export):
         commands.update(family.add_commands(sub))
     return parser, commands
 

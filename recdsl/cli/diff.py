@@ -1,0 +1,6 @@
+"""recdsl diff command (being written)."""
+from __future__ import annotations
+
+
+def add_commands(sub) -> dict:
+    return {}

@@ -1,0 +1,6 @@
+"""recdsl fmt and schema commands (being written)."""
+from __future__ import annotations
+
+
+def add_commands(sub) -> dict:
+    return {}
