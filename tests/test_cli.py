@@ -179,7 +179,8 @@ def test_convert_to_yaml(capsys):
 def test_convert_to_rec(capsys):
     assert main(["convert", str(DIN), "--to", "rec"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith('model din_ctr "CTR ranking with user-interest attention"\n')
+    assert out.startswith("# din.rec — DIN over the click sequence")  # comments are kept (recdsl fmt)
+    assert '\nmodel din_ctr "CTR ranking with user-interest attention"\n' in out
     assert parse(out) == recdsl.load(DIN)
 
 

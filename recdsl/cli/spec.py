@@ -128,9 +128,11 @@ def cmd_convert(args) -> int:
 
         text = dump_yaml(spec)
     else:
-        from recdsl.lang.formatter import format_spec
+        from recdsl.lang.formatter import format_source, format_spec
+        from recdsl.lang.loader import YAML_SUFFIXES, read_spec_text
 
-        text = format_spec(spec)
+        is_yaml = args.spec.suffix.lower() in YAML_SUFFIXES  # a .rec input keeps its comments
+        text = format_spec(spec) if is_yaml else format_source(read_spec_text(args.spec), str(args.spec))
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK
