@@ -6,6 +6,9 @@ Model inputs, one per feature, named after it (0 is always padding):
     numeric                float32 [B, n]   normalised value(s)
     multi, sequence        int32 [B, L]     rows, oldest first, padded with 0 at the end
 Outputs: a dict {output name: [B, 1] float32}.
+`share=`: a node of the same op and arguments as its owner is the owner's layer called again; one
+that borrows weights by role (across attention ops) has its own layer, given the owner's variables
+of those roles (`RoleWeights.borrow`).
 Layers carry the spec's names (`layer_name`): a node's layer is named after the node, a
 nested call's (checker name `OWNER.OP`) `OWNER-OP`; a feature's own embedding layer is
 `NAME-embed` (the input is NAME), its padding mask `NAME-mask` (and the mask layer of a node
@@ -28,7 +31,7 @@ from recdsl.ops.types import BagType, SeqType
 #: The rank of the tensor an input form gives its layer ([B, n] or [B, F/L, d]); `any` keeps its value's.
 #: A value of another rank is joined to it, even alone: one field given to a form of stacked
 #: fields is [B, 1, d], never the bare [B, d] (which a layer would read as d rows of one sequence).
-FORM_RANKS = {"vector": 2, "query": 2, "fields": 3, "fields_or_sequence": 3, "sequence": 3}
+FORM_RANKS = {"vector": 2, "query": 2, "fields": 3, "fields_or_sequence": 3, "sequence": 3, "experts": 3}
 
 
 @dataclass
@@ -95,14 +98,32 @@ class Emitter:
     # --- features -------------------------------------------------------------------------
 
     def _feature(self, node: Node, op: OpSpec) -> None:
+        if node.name in self.values:  # looked up with its table's owner (_penalised_together)
+            return
         if op.feature == "values":
             ids, layer = self._numeric(node)
-            mask = None
-        else:
-            ids, layer, mask = self._embedded(node, op.feature == "rows")
-        self.inputs[node.name] = ids
-        self.layers[node.name] = layer
-        self.values[node.name] = Value(layer(ids), mask)
+            self.inputs[node.name], self.layers[node.name] = ids, layer
+            self.values[node.name] = Value(layer(ids))
+            return
+        together = self._penalised_together(node)
+        looked_up = []
+        for member in together:
+            ids, layer, mask = self._embedded(member, self.registry[member.op].feature == "rows")
+            self.inputs[member.name], self.layers[member.name] = ids, layer
+            looked_up.append((member.name, ids, mask))
+        vectors = layer([ids for _, ids, _ in looked_up]) if len(looked_up) > 1 else [layer(looked_up[0][1])]
+        for (name, _, mask), vector in zip(looked_up, vectors):
+            self.values[name] = Value(vector, mask)
+
+    def _penalised_together(self, node: Node) -> list:
+        """The features one call of a table's layer looks up: the owner of a table with l2 > 0 and
+        every feature sharing it, so that its mini-batch-aware L2 counts a row the batch uses once
+        (recdsl.layers.embedding); any other feature alone."""
+        table = node.arg("of") if self.registry[node.op].feature == "rows" else dict(node.args)
+        if node.share_kind == "table" or not isinstance(table, dict) or not table.get("l2"):
+            return [node]
+        return [node] + [n for n in self.spec.nodes if n.kind == "feature" and n.share_kind == "table"
+                         and n.shares == node.name]
 
     def _numeric(self, node: Node):
         from recdsl.layers.embedding import NumericFeature
@@ -147,11 +168,14 @@ class Emitter:
     def _layer(self, node: Node, op: OpSpec):
         from recdsl.layers import load_layer
 
-        if node.share_kind == "weights":
-            return self.layers[node.shares]
+        if node.share_kind == "weights" and not node.borrows:
+            self.layers[node.name] = self.layers[node.shares]  # the owner's layer, called again
+            return self.layers[node.name]
         args = dict(node.args)
         kwargs = {p.name: args[p.name] for p in op.layer_params if p.name in args}
         layer = load_layer(op.layer)(name=layer_name(node.name), **dict(op.layer_args), **kwargs)
+        if node.borrows:  # share= across attention ops: the owner's weights of those roles
+            layer.borrow(self.layers[node.shares], node.borrows)
         self.layers[node.name] = layer
         return layer
 
@@ -222,15 +246,17 @@ def feature_layer_name(feature: str) -> str:
 
 
 def layer_params(model, node: Node) -> int:
-    """Trainable parameters the built model holds for one node (0 where it shares another's)."""
-    if node.share_kind is not None or node.kind == "group":
+    """Trainable parameters the built model holds for one node (0 where it shares another's; the
+    weights it does not borrow where it borrows some)."""
+    if (node.share_kind is not None and not node.borrows) or node.kind == "group":
         return 0
     name = feature_layer_name(node.name) if node.kind == "feature" else layer_name(node.name)
     try:
         layer = model.get_layer(name)
     except ValueError:
         return 0
-    return sum(math.prod(w.shape) for w in layer.trainable_weights)
+    lent = {id(w) for w in model.get_layer(layer_name(node.shares)).trainable_weights} if node.borrows else set()
+    return sum(math.prod(w.shape) for w in layer.trainable_weights if id(w) not in lent)
 
 
 def emit(spec: CheckedSpec):

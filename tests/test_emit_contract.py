@@ -29,12 +29,15 @@ CASES = {
     "sum": "pool x = sum(s)",
     "avg": "pool x = avg(s)",
     "max": "pool x = max(s)",
-    "din": "pool x = din(query=[a], keys=[s], units=[6, 3], activation=prelu, normalize=softmax, output=sequence)",
-    "attention": "pool x = attention(query=a, keys=s, values=t, score=additive, transform=false, units=7, "
-                 "output=sequence)",
+    "din": "pool x = din(query=[a], keys=[s], units=[6, 3], activation=prelu, normalize=softmax, output=sequence, "
+           "alpha_init=0.1)",
+    "attention": ["pool x = attention(query=a, keys=s, values=t, score=additive, transform=false, units=7, "
+                  "output=sequence)",
+                  "pool x = attention(query=a, keys=s, values=t, key_bias=false, scale=mean, output=sequence)"],
     "poso": "gate x = poso(n, by=[a, c], units=5, scale=1.5)",
-    "senet": "gate x = senet([a, b, c], reduction=2, granularity=dim)",
-    "mlp": "block x = mlp(n, units=[6, 3], activation=tanh, dropout=0.2, norm=layer, gate=poso(by=[a], units=4, "
+    "senet": ["gate x = senet([a, b, c], reduction=2, granularity=dim)",
+              "gate x = senet([a, b, c], granularity=dim_shared, squeeze=dense)"],
+    "mlp": "block x = mlp(n, units=[6, 3], activation=prelu, alpha_init=0.25, dropout=0.2, norm=layer, gate=poso(by=[a], units=4, "
            "scale=3.0))",
     "fm": "block x = fm([a, b, c], reduce=false)",
     "cross": ["block x = cross([a, n], layers=3, version=v2, rank=2)", "block x = cross([a, n], version=v1)"],
@@ -47,7 +50,7 @@ CASES = {
     "concat": "block x = concat(a, n, c)",
     "add": "block x = add(s, t)",
     "subtract": "block x = subtract(s, t)",
-    "traditional_attention": "pool x = traditional_attention(s, units=6, activation=dice, output=sequence)",
+    "traditional_attention": "pool x = traditional_attention(s, units=6, activation=dice, output=sequence, alpha_init=0.3)",
     "multiply": "block x = multiply(a, b)",
     "sigmoid": "output x = sigmoid(n)",
     "linear": "output x = linear(n)",
@@ -57,6 +60,18 @@ CASES = {
     "cross_attention": ["block x = cross_attention(query=[a, b], keys=s, values=t, style=autoint, heads=3, head_dim=2, "
                         "layers=2, residual=false, bias=true, activation=tanh, output_proj=5)",
                         "block x = cross_attention(query=a, keys=s, values=t, project=false, heads=4)"],
+    "fwfm": "block x = fwfm([a, b, c])",
+    "afm": "block x = afm([a, b, c], units=3, dropout=0.2, reduce=false)",
+    "outer_product": ["block x = outer_product([a, b, c], kernel=vec)", "block x = outer_product([a, b], kernel=num)"],
+    "cin": ["block x = cin([a, b, c], sizes=[4, 3], activation=tanh)",
+            "block x = cin([a, b], sizes=[3, 2], split_half=false)"],
+    "cross_mix": "block x = cross_mix([a, n], layers=3, experts=2, rank=3)",
+    "gated_cross": "block x = gated_cross([a, n], layers=2)",
+    "mixture": "gate x = mixture([a, b, c], by=[a, n])",
+    "product": "output p = sigmoid(n)\noutput q = sigmoid(a, weight=0)\noutput x = product(p, q, weight=0.5)",
+    "maskblock": "block x = maskblock([a, b, c], hidden=n, units=5, reduction=2, norm=layer, dropout=0.2)",
+    "feature_selection": "gate x = feature_selection([a, b], by=[c, n], units=[3, 2], context_dim=5)",
+    "bilinear_fusion": "block x = bilinear_fusion([a, b], c, heads=4)",
 }
 
 OPS = sorted(name for name, op in load().items() if op.family != "feature")
@@ -156,6 +171,9 @@ ONE_FIELD = [
     "block x = subtract(a, b)",
     "block x = self_attention(a, style=standard, project=false, heads=1)",
     "block x = cross_attention(query=a, keys=[a, b, c])", "block x = cross_attention(query=[a], keys=s, heads=1)",
+    "block x = cin(a, sizes=[2, 3])", "block x = cin([c], sizes=[3], split_half=false)",
+    "block x = maskblock(a, units=3)", "block x = maskblock([a, b], units=2, norm=none)",
+    "gate x = feature_selection(a)", "block x = bilinear_fusion(a, n)",
 ]
 ROWS = [(op, i, None) for op, i in RUNS] + [(None, 0, statement) for statement in ONE_FIELD]
 

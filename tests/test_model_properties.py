@@ -17,6 +17,14 @@ The specs where this holds, and why:
     dual_attention  hist_cates -> additive attention pool, hist_items -> bilinear pool
     multitask       hist_items -> transformer (causal=false, no positions) -> DIN pool
     dcn             tags -> sum
+    traditional     hist_items -> traditional attention (each position scored alone), pooled
+    multihead       hist_items -> self-attention (no positions) -> cross-attention keys and avg;
+                    shown_items -> cross-attention keys; hist_items as cross-attention queries -> avg
+    merged_attention  hist_items -> self-attention -> avg, traditional attention, target attention
+    din_fcn         hist_items + hist_cates -> DIN pooled, and DIN weighted sequence -> max
+    target_scores   hist_items + hist_cates -> four target attention pools
+
+bst is not order-free: positions() encodes each item's recency before the transformer.
 
 It would fail for a causal transformer (position l sees only positions < l), which is
 what `test_a_causal_transformer_is_order_sensitive` checks, so the invariance test is
@@ -46,7 +54,8 @@ from recdsl.layers.embedding import FeatureEmbedding, NumericFeature  # noqa: E4
 SPEC_DIR = Path(__file__).resolve().parent.parent / "specs"
 SPECS = sorted(SPEC_DIR.glob("*.rec"))
 #: Specs whose predictions do not depend on the order of the history (see the docstring).
-ORDER_FREE = ("din", "din_avg", "attention", "dual_attention", "multitask", "dcn")
+ORDER_FREE = ("din", "din_avg", "attention", "dual_attention", "multitask", "dcn", "traditional", "multihead",
+              "merged_attention", "din_fcn", "target_scores")
 ROWS = 12
 ATOL = 1e-5
 

@@ -44,13 +44,17 @@ def node_statement(dot_source: str, name: str) -> str | None:
     return match.group(0) if match else None
 
 
-def edge_statement(dot_source: str, source: str, target: str) -> str:
+def edge_statements(dot_source: str, source: str, target: str) -> list[str]:
+    """The DOT lines of the edges source -> target, ending on the node or on one of its ports."""
     def q(n):
         return n if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) else f'"{n}"'
 
-    match = re.search(rf"^\t{re.escape(q(source))} -> {re.escape(q(target))} \[.*$", dot_source, re.MULTILINE)
-    assert match, (source, target)
-    return match.group(0)
+    found = re.findall(rf"^\t{re.escape(q(source))} -> {re.escape(q(target))}(?::in\d+:n)?(?: \[.*)?$",
+                       dot_source, re.MULTILINE)
+    found += re.findall(rf'^\t{re.escape(q(source))} -> "bus \d+\.\d+" \[.*tooltip="{re.escape(source)} -> '
+                        rf'{re.escape(target)} \(.*$', dot_source, re.MULTILINE)
+    assert found, (source, target)
+    return found
 
 
 # --- DOT ----------------------------------------------------------------------------------
@@ -62,13 +66,14 @@ def test_dot_source_is_deterministic_and_names_every_node(path):
     g = graph_of(path)
     for name in g.nodes:
         assert node_statement(first, name), name
-    for source, target, kind in g.edges(data="kind"):
-        edge = edge_statement(first, source, target)
-        if kind == "data":
-            assert "style=dashed" not in edge
-        else:
-            assert "style=dashed" in edge
-            assert ("shares table" if kind == "table" else "shares weights") in edge
+    for source, target, attrs in g.edges(data=True):
+        edges = edge_statements(first, source, target)
+        assert not any("label=" in edge for edge in edges)
+        sharing = attrs["kind"] if attrs["kind"] != "data" else attrs.get("share_kind")
+        assert len([e for e in edges if "style=dashed" in e]) == (1 if sharing else 0)
+        assert any("style=dashed" not in e for e in edges) == (attrs["kind"] == "data")
+        if sharing:
+            assert f"shares {sharing} of {source}" in node_statement(first, target)
 
 
 _DOT_ALL = (
@@ -105,18 +110,19 @@ def test_node_label_shows_name_op_key_arguments_shape_and_params():
     g = graph_of(ROOT / "specs" / "din.rec")
     label = node_label("interest", g.nodes["interest"])
     assert label.startswith("<<b>interest</b><br/>DIN attention")
-    assert "units=" not in label  # default arguments are left out
+    assert "units=[80, 40], activation=dice" in label  # structure arguments, though default
+    assert "normalize=" not in label  # other default arguments are left out
     assert "[B, 32] · 13,721 params" in label
     deep = node_label("deep", g.nodes["deep"])
     assert "units=[256, 128, 64]" in deep and "dropout=0.1" in deep
-    assert "gate=poso(by=[user_id, age])" in deep
+    assert "gate=poso(by=[user_id, age], units=32)" in deep
     user_id = node_label("user_id", g.nodes["user_id"])
     assert "buckets=100_000" in user_id and "dim=" not in user_id
 
 
 def test_shared_weights_label_names_the_owner():
     g = graph_of(ROOT / "specs" / "attention.rec")
-    assert "shares target" in node_label("merged", g.nodes["merged"])
+    assert "shares weights of target" in node_label("merged", g.nodes["merged"])
 
 
 def test_anonymous_nodes_are_dashed():
@@ -154,10 +160,22 @@ def test_svg_draws_every_node_and_dashes_shared_edges(tmp_path, path):
     for name in g.nodes:
         assert name in titles, name
         assert any(t.text == name for t in titles[name].iter(f"{SVG}text")), name
-    for source, target, kind in g.edges(data="kind"):
-        edge = titles[f"{source}->{target}"]
-        dashed = any(p.get("stroke-dasharray") for p in edge.iter(f"{SVG}path"))
-        assert dashed == (kind != "data"), (source, target, kind)
+    for source, target, attrs in g.edges(data=True):
+        drawn = svg_edges(titles, source, target)
+        dashed = {any(p.get("stroke-dasharray") for p in edge.iter(f"{SVG}path")) for edge in drawn}
+        expected = {attrs["kind"] != "data"} | ({True} if attrs.get("share_kind") else set())
+        assert dashed == expected, (source, target, attrs)
+
+
+def svg_edges(titles: dict[str, ElementTree.Element], source: str, target: str) -> list[ElementTree.Element]:
+    """The drawn edges from source to target: straight to it (or to a port: `deep:n`), or onto a bus
+    whose tooltip names the target."""
+    direct = [titles[key] for key in (f"{source}->{target}", f"{source}->{target}:n") if key in titles]
+    bus = [edge for key, edge in titles.items() if key.startswith(f"{source}->bus ")
+           and any(a.get("{http://www.w3.org/1999/xlink}title", "").startswith(f"{source} -> {target} (")
+                   for a in edge.iter(f"{SVG}a"))]
+    assert direct or bus, (source, target)
+    return direct + bus
 
 
 @needs_dot

@@ -10,7 +10,8 @@ DATA_DIR holds either
   - RecBole's atomic files ml-100k.inter / ml-100k.user / ml-100k.item (tab-separated,
     `name:type` header, genres space-separated in `class`).
 Both give the same output, row for row and byte for byte, which is also the data the peer
-reference script (prepare_ml100k.py, pandas) builds from the atomic files.
+reference script (prepare_ml100k.py, pandas) builds from the atomic files, plus two label
+columns at the end (liked, loved) for the multi-task models.
 
 Output (OUT_DIR):
   {train,valid,test}.parquet  list columns as Arrow lists, ids and counts int64, the rest strings
@@ -19,6 +20,8 @@ Output (OUT_DIR):
 
 Task
 - one row per rating; label = 1 if rating >= 4 else 0
+- multi-task labels (specs/zoo/esmm.rec, mmoe.rec, ...): liked = rating >= 4 (the same as label),
+  loved = rating == 5; loved implies liked, so p(loved) = p(liked) * p(loved | liked) (ESMM)
 - user: user_id, gender, age (years, a category), occupation, zip, zip3 (first 3 characters)
 - item: item_id, genres (list, GroupLens order; "unknown" when none), item_genre (the first),
   release_year (the year in the title's last parentheses, as RecBole's conversion does)
@@ -61,7 +64,8 @@ GROUPLENS = ("u.data", "u.user", "u.item")
 ATOMIC = ("ml-100k.inter", "ml-100k.user", "ml-100k.item")
 SPLITS = ("train", "valid", "test")
 COLUMNS = ["label", "rating", "timestamp", "user_id", "gender", "age", "occupation", "zip", "zip3",
-           "item_id", "genres", "item_genre", "release_year", "hist_item_id", "hist_genre", "hist_len"]
+           "item_id", "genres", "item_genre", "release_year", "hist_item_id", "hist_genre", "hist_len",
+           "liked", "loved"]
 SCHEMA = pa.schema([
     ("label", pa.int64()), ("rating", pa.int64()), ("timestamp", pa.int64()),
     ("user_id", pa.int64()), ("gender", pa.string()), ("age", pa.int64()),
@@ -69,6 +73,7 @@ SCHEMA = pa.schema([
     ("item_id", pa.int64()), ("genres", pa.list_(pa.string())), ("item_genre", pa.string()),
     ("release_year", pa.string()), ("hist_item_id", pa.list_(pa.int64())),
     ("hist_genre", pa.list_(pa.string())), ("hist_len", pa.int64()),
+    ("liked", pa.int64()), ("loved", pa.int64()),
 ])
 VOCAB_COLUMNS = ["user_id", "gender", "age", "occupation", "zip", "zip3", "item_id", "item_genre",
                  "release_year"]
@@ -307,6 +312,7 @@ def part_table(task: dict, rows: np.ndarray) -> pa.Table:
         "hist_item_id": pa.ListArray.from_arrays(offsets, pa.array(task["item"][flat])),
         "hist_genre": pa.ListArray.from_arrays(offsets, item_genre.take(pa.array(task["icode"][flat]))),
         "hist_len": hist_len.astype(np.int64),
+        "liked": task["label"][rows], "loved": (task["rating"][rows] == 5).astype(np.int64),
     }
     return pa.table([pa.array(cols[f.name], f.type) for f in SCHEMA], schema=SCHEMA)
 
@@ -353,6 +359,7 @@ def csv_columns(task: dict, max_len: int) -> list[np.ndarray]:
         by(ic, [SEP.join(g) for g in task["genres_of"]]), by(ic, task["item_genre_of"]),
         by(ic, task["release_year_of"]), hist_items,
         np.array([_quote(h) for h in hist_genres.tolist()], dtype=object), ints(hist_len),
+        ints(task["label"]), ints((task["rating"] == 5).astype(np.int64)),
     ]
 
 

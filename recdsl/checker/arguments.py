@@ -217,10 +217,13 @@ def _ref(resolver, param, expr, owner, ctx):
     if not isinstance(expr, ast.Name):
         raise _wrong(param, expr)
     target = resolver.resolve(expr.id, expr)
-    root = target.shares if target.share_kind == "weights" else target.name
-    if target.op != ctx.op.name:
+    # a node reusing a whole layer stands for its owner; one borrowing some roles has its own layer
+    root = target.shares if target.share_kind == "weights" and not target.borrows else target.name
+    if target.op != ctx.op.name and not (ctx.op.weights and load()[target.op].weights):
+        across = sorted(n for n, op in load().items() if op.weights) if ctx.op.weights else []
         raise TypeProblem(f"`{owner}` ({ctx.op.name}) cannot share the weights of `{target.name}` ({target.op})",
-                          f"share= names another {ctx.op.name} node")
+                          f"share= names another {ctx.op.name} node"
+                          + (f", or a node of {', '.join(across)} (weights by role)" if across else ""))
     ctx.refs[param.name] = root
     return expr.id
 

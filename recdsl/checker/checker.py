@@ -9,6 +9,7 @@ from recdsl.checker.binding import bind_call
 from recdsl.checker.forms import COERCE
 from recdsl.checker.memory import NodeSite, weight_problems
 from recdsl.checker.problems import ArgProblem, Poisoned
+from recdsl.checker.sharing import shared
 from recdsl.checker.spec import Binding, CheckedSpec, Node
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
@@ -211,28 +212,19 @@ class Checker:
             raise Poisoned(name)
         shares, share_kind = self._sharing(ctx)
         out = self._apply(spec, bound, ctx, lambda: spec.infer(ctx), call, name)
-        params = 0 if share_kind == "weights" else self._apply(spec, bound, ctx, lambda: spec.count(ctx, out),
-                                                                 call, name)
+        params = self._apply(spec, bound, ctx, lambda: spec.count(ctx, out), call, name)
         args = tuple((k, value_of(v)) for k, v in ctx.args.items())
         input_types = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in ctx.inputs.items())
         node = Node(name, kind, spec.name, args, tuple(bindings), out, params, span, shares, share_kind,
                     anonymous, input_types)
         if share_kind == "weights":
-            self._check_share(node, bound, next(iter(ctx.refs)))
+            via = next(iter(ctx.refs))
+            try:
+                node = shared(self.registry, node, self.nodes[node.shares], via)
+            except TypeProblem as problem:
+                self.error(bound.span_of(via), problem.message, problem.hint)
+                raise Poisoned(name) from None
         return node
-
-    def _check_share(self, node: Node, bound, via: str) -> None:
-        """A node sharing weights (through its ref argument `via`) must match the owner's arguments and inputs."""
-        name, target = node.name, self.nodes[node.shares]
-        mine = {k: v for k, v in node.args if k != via}
-        theirs = {k: v for k, v in target.args if k != via}
-        if mine != theirs or node.input_types != target.input_types:
-            diff = [k for k in mine if mine[k] != theirs.get(k)]
-            what = f"argument `{diff[0]}` differs ({mine[diff[0]]!r} vs {theirs.get(diff[0])!r})" if diff \
-                else "input widths differ"
-            self.error(bound.span_of(via), f"`{name}` cannot share the weights of `{target.name}`: {what}",
-                       "shared weights need the same op, arguments and input widths")
-            raise Poisoned(name)
 
     def _op(self, call: ast.Call, kind: str, name: str):
         spec = self.registry.get(call.op)

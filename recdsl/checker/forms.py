@@ -90,6 +90,21 @@ def as_fields_or_sequence(members, op: str):
     return as_fields(members, op)
 
 
+def as_experts(members, op: str):
+    """Expert blocks: vectors of one width, kept apart (stacked to [B, K, n], not concatenated)."""
+    items = flatten(members)
+    for name, t in items:
+        if isinstance(t, (BagType, SeqType, StackType)):
+            raise TypeProblem(f"{_what(name, t)}; each expert of {op} must be a vector [B, n]",
+                              "make each expert a block, e.g. `block e1 = mlp(x, units=[64])`")
+    widths = [(name, t.width) for name, t in items]
+    for (first, n0), (other, n) in zip(widths, widths[1:]):
+        if n != n0:
+            raise TypeProblem(f"{op} needs experts of one width, but `{first}` is {n0} wide and `{other}` is {n}",
+                              f"give every expert of {op} the same output width ({n0})")
+    return StackType(len(items), widths[0][1])
+
+
 def as_any(members, op: str):
     if len(members) == 1:
         return members[0][1]
@@ -103,4 +118,5 @@ COERCE = {
     "sequence": as_sequence,
     "fields_or_sequence": as_fields_or_sequence,
     "any": as_any,
+    "experts": as_experts,
 }

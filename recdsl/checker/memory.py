@@ -125,3 +125,28 @@ def table_rows(node) -> int | None:
         return None
     dim = getattr(node.type, "dim", None)
     return node.params // dim if dim else None
+
+
+#: model parallel (recdsl.training.distribution) row-shards the tables of more rows than this
+SHARD_TABLES_ABOVE = 100_000
+
+
+def row_sharded(rows: int, threshold: int, devices: int) -> bool:
+    """Whether model parallel over `devices` splits a table of `rows` rows by rows: more rows than
+    `threshold`, and rows that divide among the devices (an uneven split is not possible)."""
+    return devices > 1 and rows > threshold and rows % devices == 0
+
+
+def table_bytes(spec, devices: int = 1, threshold: int = SHARD_TABLES_ABOVE) -> tuple[list, int]:
+    """([(feature, rows, dim, bytes, bytes per device)] of every embedding table, model bytes per
+    device) under model parallel over `devices`: a row-sharded table's rows split evenly among them,
+    every other weight replicated on each."""
+    tables, per_device = [], 0
+    for node in spec.nodes:
+        nbytes = node.params * BYTES_PER_PARAM
+        rows = table_rows(node)
+        here = nbytes // devices if rows is not None and row_sharded(rows, threshold, devices) else nbytes
+        per_device += here
+        if rows is not None:
+            tables.append((node.name, rows, node.params // rows if rows else 0, nbytes, here))
+    return tables, per_device

@@ -32,6 +32,9 @@ class Node:
     share_kind: str | None = None
     anonymous: bool = False
     input_types: tuple[tuple[str, Any], ...] = ()  # (role, coerced type) as the op sees it
+    # share_kind "weights": the roles of the weights it takes from `shares` (recdsl.checker.sharing);
+    # empty when it reuses the whole layer of a node of the same op and arguments
+    borrows: tuple[str, ...] = ()
 
     def arg(self, name: str, default: Any = None) -> Any:
         return dict(self.args).get(name, default)

@@ -27,13 +27,13 @@ class Dice(ExplicitMask, keras.layers.Layer):
     a training step on CPU (bench/throughput.py). While training, padded positions output 0.
     """
 
-    def __init__(self, epsilon=1e-8, momentum=0.99, **kwargs):
+    def __init__(self, epsilon=1e-8, momentum=0.99, alpha_init=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.epsilon, self.momentum = epsilon, momentum
+        self.epsilon, self.momentum, self.alpha_init = epsilon, momentum, float(alpha_init)
 
     def build(self, input_shape):
         u = input_shape[-1]
-        self.alpha = self.add_weight(name="alpha", shape=(u,), initializer="zeros")
+        self.alpha = self.add_weight(name="alpha", shape=(u,), initializer=keras.initializers.Constant(self.alpha_init))
         self.moving_mean = self.add_weight(name="moving_mean", shape=(u,), initializer="zeros",
                                            trainable=False, autocast=False)
         self.moving_variance = self.add_weight(name="moving_variance", shape=(u,), initializer="ones",
@@ -67,7 +67,8 @@ class Dice(ExplicitMask, keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon, "momentum": self.momentum}
+        return {**super().get_config(), "epsilon": self.epsilon, "momentum": self.momentum,
+                "alpha_init": self.alpha_init}
 
 
 def _gate(x, alpha, mean, scale):
@@ -136,25 +137,32 @@ class PReLU(keras.layers.Layer):
     """Parametric ReLU: out = max(x, 0) + alpha * min(x, 0), one alpha per unit.
 
     alpha is shared over every axis but the last, so [B, u] and [B, L, u] both learn
-    exactly u slopes. He et al., "Delving Deep into Rectifiers", ICCV 2015 (used by DIN).
+    exactly u slopes, each starting at `alpha_init` (0: a ReLU at first; the DIN-FCN article's
+    PReLU starts at 0.1). He et al., "Delving Deep into Rectifiers", ICCV 2015 (used by DIN).
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, alpha_init=0.0, **kwargs):
         super().__init__(**kwargs)
+        self.alpha_init = float(alpha_init)
 
     def build(self, input_shape):
-        self.alpha = self.add_weight(name="alpha", shape=(input_shape[-1],), initializer="zeros")
+        self.alpha = self.add_weight(name="alpha", shape=(input_shape[-1],),
+                                     initializer=keras.initializers.Constant(self.alpha_init))
 
     def call(self, inputs):
         return ops.relu(inputs) + self.alpha * ops.minimum(inputs, ops.zeros_like(inputs))
 
+    def get_config(self):
+        return {**super().get_config(), "alpha_init": self.alpha_init}
 
-def activation_layer(name: str, dtype=None) -> keras.layers.Layer:
-    """A fresh activation layer for a registry activation name."""
+
+def activation_layer(name: str, dtype=None, alpha_init: float = 0.0) -> keras.layers.Layer:
+    """A fresh activation layer for a registry activation name; `alpha_init`: Dice's and PReLU's
+    initial slope."""
     if name == "dice":
-        return Dice(dtype=dtype)
+        return Dice(dtype=dtype, alpha_init=alpha_init)
     if name == "prelu":
-        return PReLU(dtype=dtype)
+        return PReLU(dtype=dtype, alpha_init=alpha_init)
     if name not in BUILTIN:
         raise ValueError(f"unknown activation {name!r}; expected one of dice, prelu, {', '.join(BUILTIN)}")
     return keras.layers.Activation(name, dtype=dtype)

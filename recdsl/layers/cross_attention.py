@@ -53,6 +53,18 @@ class CrossAttention(AttentionStack):
             x = zero_padded(self.attend(step, weights, x, keys, values, keys_ok), rows_ok)
         return x
 
+    def attention_weights(self, inputs, mask=None):
+        """[B, Lk]: the first layer's weight of each key, averaged over the heads and the valid
+        queries (0 at padded keys; a row with no valid key or query gives zeros)."""
+        query, keys = inputs[0], inputs[1]
+        if not self.built:
+            self.build([tuple(t.shape) for t in inputs])
+            self.built = True
+        query_mask, keys_mask = (mask[0], mask[1]) if isinstance(mask, (list, tuple)) else (None, mask)
+        keys_ok = valid_mask(keys_mask, keys)
+        rows_ok = ops.logical_and(valid_mask(query_mask, query), ops.any(keys_ok, axis=1, keepdims=True))
+        return self.mean_weights(zero_padded(query, rows_ok), zero_padded(keys, keys_ok), keys_ok, rows_ok)
+
     def compute_output_shape(self, input_shape):
         d_values = input_shape[2][-1] if len(input_shape) > 2 else input_shape[1][-1]
         out = self.plan(input_shape[0][-1], input_shape[1][-1], d_values, follow=False)[-1].out

@@ -26,7 +26,8 @@ class DinAttention(ExplicitMask, keras.layers.Layer):
     Rate Prediction", KDD 2018.
     """
 
-    def __init__(self, units=(80, 40), activation="dice", normalize="none", output="pooled", **kwargs):
+    def __init__(self, units=(80, 40), activation="dice", normalize="none", output="pooled", alpha_init=0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         if normalize not in ("none", "softmax"):
             raise ValueError(f"DinAttention normalize must be 'none' or 'softmax', got {normalize!r}")
@@ -37,7 +38,8 @@ class DinAttention(ExplicitMask, keras.layers.Layer):
         self.units = [int(u) for u in units]
         self.activation, self.normalize, self.output_mode = activation, normalize, output
         policy = self.dtype_policy
-        self.activations = [activation_layer(activation, dtype=policy) for _ in self.units]
+        self.alpha_init = float(alpha_init)  # prelu/dice: the slopes' start
+        self.activations = [activation_layer(activation, dtype=policy, alpha_init=alpha_init) for _ in self.units]
         self.hidden = [keras.layers.Dense(u, dtype=policy) for u in self.units[1:]]
         self.score = keras.layers.Dense(1, dtype=policy)
 
@@ -95,7 +97,7 @@ class DinAttention(ExplicitMask, keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": list(self.units), "activation": self.activation,
-                "normalize": self.normalize, "output": self.output_mode}
+                "normalize": self.normalize, "output": self.output_mode, "alpha_init": self.alpha_init}
 
 
 @ops.custom_gradient

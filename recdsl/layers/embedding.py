@@ -14,21 +14,27 @@ ROW_PENALTY_LIMIT = 65_536
 
 @keras.saving.register_keras_serializable(package="recdsl")
 class FeatureEmbedding(keras.layers.Layer):
-    """Embedding table E [rows, dim]: int indices [B] -> [B, d], or [B, L] -> [B, L, d].
+    """Embedding table E [rows, dim]: int indices [B] -> [B, d], or [B, L] -> [B, L, d]; a list
+    of index tensors (the features sharing the table) -> the list of their vectors.
 
     Row 0 is padding and row 1 out-of-vocabulary. One instance may be called on
     several inputs of either rank (a sequence sharing an id feature's table).
 
-    With l2 > 0 each call adds the mini-batch-aware regulariser
+    With l2 > 0 each call adds DIN's mini-batch-aware regulariser (Zhou et al., "Deep
+    Interest Network for Click-Through Rate Prediction", KDD 2018, section 4.3.1)
 
-        l2 * sum_{j in batch, j != 0} ||E_j||^2 / n_j
+        l2 * sum_j alpha_j ||E_j||^2 / n_j
 
-    over the distinct rows j the batch uses, n_j being the non-trainable
-    `row_frequency` (ones unless a trainer sets global frequencies). Tables of up to
-    ROW_PENALTY_LIMIT rows sum it over their rows with a used-row indicator; larger ones
-    compute it per looked-up position as ||E_j||^2 / (n_j * c_j), c_j the count of j in
-    the batch, so only the used rows get a gradient. Frequencies must be positive. Zhou et
-    al., "Deep Interest Network for Click-Through Rate Prediction", KDD 2018, eq. 4.
+    alpha_j = 1 when some index of the call is j (j != 0), else 0: each row the batch uses
+    once, however often and by however many of the listed inputs it is looked up (the
+    emitter calls a shared table once with all its features, so a row in both the target
+    and the history counts once); n_j is the non-trainable `row_frequency`, the row's
+    occurrences in the training data (set by `recdsl train` from preprocessing; ones
+    otherwise; positive). Its gradient 2 l2 alpha_j E_j / n_j is the paper's update
+    lambda alpha_mj w_j / n_j with lambda = 2 * l2: `l2=` is the paper's lambda / 2.
+    Tables of up to ROW_PENALTY_LIMIT rows sum it over their rows with a used-row
+    indicator; larger ones per looked-up position as ||E_j||^2 / (n_j * c_j), c_j the count
+    of j in the call, so only the used rows get a gradient.
     """
 
     def __init__(self, rows, dim, l2=0.0, **kwargs):
@@ -43,14 +49,18 @@ class FeatureEmbedding(keras.layers.Layer):
             name="row_frequency", shape=(self.rows,), initializer="ones", trainable=False)
 
     def call(self, inputs):
-        index = ops.cast(inputs, "int32")
-        vectors = ops.take(self.embeddings, index, axis=0)
+        several = isinstance(inputs, (list, tuple))
+        indices = [ops.cast(x, "int32") for x in (inputs if several else [inputs])]
+        vectors = [ops.take(self.embeddings, index, axis=0) for index in indices]
         if self.l2 > 0:
-            self.add_loss(self._penalty(index, vectors))
-        return ops.cast(vectors, self.compute_dtype)
+            flat = ops.concatenate([ops.reshape(index, (-1,)) for index in indices], axis=0)
+            rows = ops.concatenate([ops.reshape(v, (-1, self.dim)) for v in vectors], axis=0)
+            self.add_loss(self._penalty(flat, rows))
+        out = [ops.cast(v, self.compute_dtype) for v in vectors]
+        return out if several else out[0]
 
-    def _penalty(self, index, vectors):
-        flat = ops.reshape(index, (-1,))
+    def _penalty(self, flat, vectors):
+        """The penalty of the rows `flat` [n] looks up (vectors [n, d] their rows)."""
         # segment_sum with a static num_segments stays jittable on JAX, where bincount is not.
         ones = ops.ones_like(flat, dtype="float32")
         in_batch = ops.segment_sum(ones, flat, num_segments=self.rows)
@@ -60,11 +70,13 @@ class FeatureEmbedding(keras.layers.Layer):
             norms = ops.sum(ops.square(ops.cast(self.embeddings, "float32")), axis=-1)
             return self.l2 * ops.sum(ops.where(used, norms / freq, 0.0))
         share = ops.take(in_batch, flat) * ops.take(freq, flat)
-        norms = ops.sum(ops.square(ops.cast(ops.reshape(vectors, (-1, self.dim)), "float32")), axis=-1)
+        norms = ops.sum(ops.square(ops.cast(vectors, "float32")), axis=-1)
         used = ops.cast(ops.not_equal(flat, PADDING_ROW), "float32")
         return self.l2 * ops.sum(used * norms / share)
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            return [tuple(shape) + (self.dim,) for shape in input_shape]
         return tuple(input_shape) + (self.dim,)
 
     def get_config(self):

@@ -36,3 +36,32 @@ class PredictionHead(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "kind": self.kind}
+
+
+#: The product's clip: the float32 epsilon Keras' binary cross-entropy clips with too.
+PROBABILITY_EPSILON = 1e-7
+
+
+@keras.saving.register_keras_serializable(package="recdsl")
+class ProbabilityProduct(keras.layers.Layer):
+    """[p1 [B, 1], p2 [B, 1], ...] -> [B, 1]: p = clip(prod_i p_i, eps, 1 - eps), eps = 1e-7.
+
+    ESMM's pCTCVR = pCTR * pCVR (Ma et al., "Entire Space Multi-Task Model", SIGIR 2018). The
+    inputs are probabilities (sigmoid outputs); the clip keeps log p and log(1 - p) of the loss
+    finite when a factor underflows to 0. Computes in float32 like the heads it multiplies.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def call(self, inputs):
+        inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        joined = ops.concatenate([ops.cast(p, "float32") for p in inputs], axis=-1)
+        product = ops.prod(joined, axis=-1, keepdims=True)
+        return ops.clip(product, PROBABILITY_EPSILON, 1.0 - PROBABILITY_EPSILON)
+
+    def compute_output_shape(self, input_shape):
+        first = input_shape[0] if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)) \
+            else input_shape
+        return (first[0], 1)

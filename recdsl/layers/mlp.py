@@ -20,7 +20,7 @@ class MLPBlock(keras.layers.Layer):
     al., 1986; the gate is POSO, Dai et al., 2021.
     """
 
-    def __init__(self, units, activation="relu", dropout=0.0, norm="none", gate=None, **kwargs):
+    def __init__(self, units, activation="relu", dropout=0.0, norm="none", gate=None, alpha_init=0.0, **kwargs):
         super().__init__(**kwargs)
         if norm not in NORMS:
             raise ValueError(f"MLPBlock norm must be one of {NORMS}, got {norm!r}")
@@ -28,10 +28,11 @@ class MLPBlock(keras.layers.Layer):
             raise ValueError(f"MLPBlock gate must be a poso gate, got {gate!r}")
         self.units = [int(u) for u in units]
         self.activation, self.dropout, self.norm, self.gate = activation, dropout, norm, gate
+        self.alpha_init = float(alpha_init)  # prelu/dice: the slopes' start
         policy = self.dtype_policy
         self.dense = [keras.layers.Dense(u, dtype=policy) for u in self.units]
         self.norms = [self._norm_layer(policy) for _ in self.units] if norm != "none" else []
-        self.activations = [activation_layer(activation, dtype=policy) for _ in self.units]
+        self.activations = [activation_layer(activation, dtype=policy, alpha_init=alpha_init) for _ in self.units]
         self.gates = ([PosoGate(units=gate.get("units", 32), scale=gate.get("scale", 2.0), dtype=policy)
                        for _ in self.units] if gate is not None else [])
         self.dropouts = [keras.layers.Dropout(dropout, dtype=policy) for _ in self.units] if dropout else []
@@ -72,4 +73,4 @@ class MLPBlock(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": list(self.units), "activation": self.activation,
-                "dropout": self.dropout, "norm": self.norm, "gate": self.gate}
+                "dropout": self.dropout, "norm": self.norm, "gate": self.gate, "alpha_init": self.alpha_init}

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from recdsl.layers.masking import ExplicitMask, masked_softmax, valid_mask, zero_padded
+from recdsl.layers.shared_weights import RoleWeights
 from recdsl.ops.counting import BUILTIN_ACTIVATIONS
 
 #: What an option left unset (None) means in each style. head_dim and output_proj depend on the
@@ -31,9 +32,10 @@ class Step(NamedTuple):
     out: int        # its output width: output, or H times value_head
 
 
-class AttentionStack(ExplicitMask, keras.layers.Layer):
+class AttentionStack(RoleWeights, ExplicitMask, keras.layers.Layer):
     """The options, widths and weights SelfAttention and CrossAttention share: `layers` stacked
-    multi-head attention steps (see SelfAttention for the formula)."""
+    multi-head attention steps (see SelfAttention for the formula). Weights by role (`share=`):
+    query, key, value, output, their _bias, residual; layer i > 0 suffixes _i (query_1, ...)."""
 
     def __init__(self, heads=2, head_dim=None, layers=1, residual=None, style="autoint", project=True,
                  bias=None, activation=None, output_proj=None, **kwargs):
@@ -91,28 +93,21 @@ class AttentionStack(ExplicitMask, keras.layers.Layer):
                        ("value", step.values, heads * step.value_head)]
         if step.output:
             shapes.append(("output", heads * step.value_head, step.out))
+        suffix = f"_{i}" if i else ""
         for name, d_in, d_out in shapes:
-            weights[name] = self.add_weight(name=f"{name}_{i}", shape=(d_in, d_out), initializer="glorot_uniform")
+            weights[name] = self.role_weight(name + suffix, (d_in, d_out), name=f"{name}_{i}")
             if bias:
-                weights[f"{name}_bias"] = self.add_weight(name=f"{name}_bias_{i}", shape=(d_out,),
-                                                          initializer="zeros")
+                weights[f"{name}_bias"] = self.role_weight(f"{name}_bias{suffix}", (d_out,), initializer="zeros",
+                                                           name=f"{name}_bias_{i}")
         if self.option("residual"):
-            weights["residual"] = self.add_weight(name=f"residual_{i}", shape=(step.query, step.out),
-                                                  initializer="glorot_uniform")
+            weights["residual"] = self.role_weight("residual" + suffix, (step.query, step.out), name=f"residual_{i}")
         return weights
 
     def attend(self, step: Step, weights: dict, x, keys, values, keys_ok):
         """One layer: act(concat_h softmax(Q_h K_h^T / sqrt(dh)) V_h [W_O + b_O] [+ x W_res])."""
-        q, k, v = x, keys, values
-        if self.project:
-            q, k, v = (self._dense(t, weights, n) for t, n in ((x, "query"), (keys, "key"), (values, "value")))
-        q, k, v = self._split(q, step.head), self._split(k, step.head), self._split(v, step.value_head)
-        scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) / math.sqrt(step.head)   # [B, H, Lq, Lk]
-        if keys_ok is None:
-            probs = ops.softmax(scores, axis=-1)
-        else:
-            probs = masked_softmax(scores, keys_ok[:, None, None, :])
-        out = ops.transpose(ops.matmul(probs, v), (0, 2, 1, 3))                         # [B, Lq, H, dv]
+        v = self._dense(values, weights, "value") if self.project else values
+        probs = self.probabilities(step, weights, x, keys, keys_ok)
+        out = ops.transpose(ops.matmul(probs, self._split(v, step.value_head)), (0, 2, 1, 3))  # [B, Lq, H, dv]
         out = ops.reshape(out, (-1, ops.shape(x)[1], self.heads * step.value_head))
         if "output" in weights:
             out = self._dense(out, weights, "output")
@@ -120,6 +115,25 @@ class AttentionStack(ExplicitMask, keras.layers.Layer):
             out = out + ops.matmul(x, weights["residual"])
         activation = self.option("activation")
         return ops.relu(out) if activation == "relu" else keras.activations.get(activation)(out)
+
+    def probabilities(self, step: Step, weights: dict, x, keys, keys_ok):
+        """One layer's attention weights softmax(Q_h K_h^T / sqrt(dh)) [B, H, Lq, Lk] (masked keys: 0)."""
+        q, k = x, keys
+        if self.project:
+            q, k = self._dense(x, weights, "query"), self._dense(keys, weights, "key")
+        q, k = self._split(q, step.head), self._split(k, step.head)
+        scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) / math.sqrt(step.head)   # [B, H, Lq, Lk]
+        if keys_ok is None:
+            return ops.softmax(scores, axis=-1)
+        return masked_softmax(scores, keys_ok[:, None, None, :])
+
+    def mean_weights(self, x, keys, keys_ok, rows_ok):
+        """The first layer's weight of each key [B, Lk], averaged over the heads and the valid query
+        rows `rows_ok` [B, Lq] (0 at padded keys; a row with no valid query or key: zeros)."""
+        probs = ops.mean(self.probabilities(self.steps[0], self.projections[0], x, keys, keys_ok), axis=1)
+        rows = ops.cast(rows_ok, probs.dtype)
+        total = ops.sum(probs * ops.expand_dims(rows, -1), axis=1)
+        return total / ops.maximum(ops.sum(rows, axis=1, keepdims=True), 1.0)
 
     @staticmethod
     def _dense(t, weights, name):
@@ -171,6 +185,17 @@ class SelfAttention(AttentionStack):
             if keys_ok is not None:
                 x = zero_padded(x, keys_ok)
         return x
+
+    def attention_weights(self, inputs, mask=None):
+        """[B, L]: the first layer's weight of each position, averaged over the heads and the valid
+        query positions (a distribution over the valid positions; 0 at padding; an all-padding
+        row gives zeros). The report's attention diagnostics read it."""
+        if not self.built:
+            self.build(tuple(inputs.shape))
+            self.built = True
+        ok = valid_mask(mask, inputs)
+        x = zero_padded(inputs, ok)
+        return self.mean_weights(x, x, ok, ok)
 
     def compute_output_shape(self, input_shape):
         d = input_shape[-1]

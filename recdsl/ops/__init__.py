@@ -8,7 +8,19 @@ from __future__ import annotations
 
 def load() -> dict:
     """Every registered op, name -> OpSpec."""
-    from recdsl.ops import features, gating, interaction, outputs, pooling, sequences  # noqa: F401
+    from recdsl.ops import (  # noqa: F401
+        attention_blocks,
+        crossing,
+        factorization,
+        features,
+        gating,
+        interaction,
+        masking_mlps,
+        multitask,
+        outputs,
+        pooling,
+        sequences,
+    )
     from recdsl.ops.registry import REGISTRY
 
     return REGISTRY

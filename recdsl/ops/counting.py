@@ -1,6 +1,8 @@
 """Parameter-count rules shared by several ops, and the activation names ops accept."""
 from __future__ import annotations
 
+from recdsl.ops.context import TypeProblem
+
 
 def dense_params(sizes: list[int], bias: bool = True) -> int:
     """Parameters of a stack of Dense layers sizes[0] -> sizes[1] -> ..."""
@@ -16,3 +18,11 @@ def activation_params(activation: str, units: list[int]) -> int:
 LEARNED_ACTIVATIONS = ("dice", "prelu")
 BUILTIN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "swish", "linear")
 ACTIVATIONS = BUILTIN_ACTIVATIONS[:1] + LEARNED_ACTIVATIONS + BUILTIN_ACTIVATIONS[1:]  # the order messages list them in
+
+
+def learned_slope_start(ctx) -> None:
+    """`alpha_init` sets the start of a learned activation's slopes: refused for one without them."""
+    if ctx.arg("alpha_init") and ctx.arg("activation") not in LEARNED_ACTIVATIONS:
+        raise TypeProblem(f"alpha_init={ctx.arg('alpha_init')} sets the initial slope of prelu or dice, but the "
+                          f"activation is {ctx.arg('activation')}", "drop alpha_init=, or write activation=prelu",
+                          at="alpha_init")

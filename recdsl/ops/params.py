@@ -53,6 +53,17 @@ class Param:
         return self.default is REQUIRED
 
 
-#: `share=other`: reuse the weights of another node of the same op (checked to have the same
-#: arguments and input widths); one declaration for every op that allows it.
-SHARE = Param("share", "ref", None, doc="reuse the weights of another node of the same op", to_layer=False)
+#: `share=other`: reuse the weights of another node: of the same op and arguments, the whole layer
+#: (checked to have weights of the same shapes); between attention ops (attention,
+#: traditional_attention, self_attention, cross_attention, or one of them with other arguments),
+#: the weights they have in common by role (recdsl.ops.attention_weights), of equal shapes.
+#: One declaration for every op that allows it.
+SHARE = Param("share", "ref", None, to_layer=False,
+              doc="reuse the weights of another node: all of them (same op and arguments), or, between "
+                  "attention ops, those of the same role (key, key_bias, query, ...), which must have the "
+                  "same shapes")
+
+#: `alpha_init=`: the initial slope of a learned activation (prelu, dice), for every op with an activation choice.
+ALPHA_INIT = Param("alpha_init", "float", 0.0,
+                   doc="initial slope alpha of prelu/dice: 0 starts as a ReLU (DIN); the DIN-FCN article's "
+                       "PReLU starts at 0.1")

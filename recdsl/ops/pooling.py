@@ -1,9 +1,10 @@
 """Pooling ops: a masked bag or sequence [B, L, d] -> one field [B, d] (or a re-weighted sequence)."""
 from __future__ import annotations
 
+from recdsl.ops.attention_weights import target_attention_weights, traditional_attention_weights
 from recdsl.ops.context import TypeProblem
-from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params
-from recdsl.ops.params import SHARE, Param
+from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params, learned_slope_start
+from recdsl.ops.params import ALPHA_INIT, SHARE, Param
 from recdsl.ops.registry import Attention, Input, OpSpec, register
 from recdsl.ops.types import FieldType, SeqType
 
@@ -40,6 +41,7 @@ def _pooled_or_sequence(ctx, dim: int):
 
 def _din_infer(ctx):
     _query_matches(ctx, "din")
+    learned_slope_start(ctx)
     return _pooled_or_sequence(ctx, ctx.inp("keys").dim)
 
 
@@ -64,10 +66,11 @@ register(OpSpec(
               doc="activation of the attention MLP"),
         Param("normalize", "enum", "none", choices=("none", "softmax"),
               doc="none keeps DIN's unnormalised weights; softmax normalises over valid positions"),
-        _output, SHARE,
+        _output, ALPHA_INIT, SHARE,
     ),
     infer=_din_infer, count=_din_count,
     layer="recdsl.layers.din:DinAttention", key_args=("units", "activation", "normalize", "output"),
+    structure_args=("units", "activation"),
     attention=Attention(normalize=lambda args: args["normalize"]),
     example="pool interest = din(query=[item_id, item_cate], keys=[hist_items, hist_cates], units=[80, 40])",
 ))
@@ -88,7 +91,7 @@ def _attention_count(ctx, out) -> int:
     dq, dk = ctx.inp("query").width, ctx.inp("keys").dim
     total = 0
     if ctx.arg("transform"):
-        total += dk * dq + dq
+        total += dk * dq + (dq if ctx.arg("key_bias") else 0)
         dk = dq
     score = ctx.arg("score")
     if score == "bilinear":
@@ -111,16 +114,26 @@ register(OpSpec(
               doc="q.k, q.k/sqrt(d), q W k, or v.tanh(Wq q + Wk k + b)"),
         Param("transform", "bool", True, doc="learn a dense transform of the keys to the query width"),
         Param("units", "int", 32, low=1, doc="hidden width of the additive score"),
-        _output, SHARE,
+        _output,
+        Param("key_bias", "bool", True,
+              doc="a bias bk in the key transform K Wk + bk; it adds the same q . bk to every position's "
+                  "dot, scaled_dot or bilinear score, which the softmax cancels (false: the attention "
+                  "article's transform, without it)"),
+        Param("scale", "enum", "query", choices=("query", "mean", "key"),
+              doc="scaled_dot divides by sqrt(c): c = the query width dq, (dk + dq) / 2 with dk the keys' "
+                  "width before the transform (the attention article's), or dk"),
+        SHARE,
     ),
     infer=_attention_infer, count=_attention_count,
     layer="recdsl.layers.attention:TargetAttention", key_args=("score", "transform", "output"),
-    attention=Attention(normalize=lambda args: "softmax"),
+    structure_args=("score",),
+    attention=Attention(normalize=lambda args: "softmax"), weights=target_attention_weights,
     example="pool ta = attention(query=item_id, keys=hist_items, score=scaled_dot)",
 ))
 
 
 def _traditional_infer(ctx):
+    learned_slope_start(ctx)
     x = ctx.inp("x")
     return SeqType(x.length, x.dim) if ctx.arg("output") == "sequence" else FieldType(x.dim)
 
@@ -140,10 +153,11 @@ register(OpSpec(
     params=(
         Param("units", "int", 32, low=1, doc="hidden width of the scoring MLP"),
         Param("activation", "enum", "relu", choices=ACTIVATIONS, doc="activation of the hidden layer"),
-        _output, SHARE,
+        _output, ALPHA_INIT, SHARE,
     ),
     infer=_traditional_infer, count=_traditional_count,
     layer="recdsl.layers.traditional_attention:TraditionalAttention", key_args=("units", "activation", "output"),
-    attention=Attention(normalize=lambda args: "softmax"),
+    structure_args=("units", "activation"),
+    attention=Attention(normalize=lambda args: "softmax"), weights=traditional_attention_weights,
     example="pool interest = traditional_attention(hist_items, units=32)",
 ))

@@ -36,6 +36,7 @@ ACCEPTS = {
     "query": "an embedding field, a list of them (concatenated), or a vector: [B, d]",
     "sequence": "a sequence or multi-valued bag [B, L, d], or a list of them of one length",
     "fields_or_sequence": "fields of one dim [B, F, d] or a sequence [B, L, d]",
+    "experts": "a list of vectors of one width (expert blocks), stacked to [B, K, n]",
     "any": "any value",
 }
 
@@ -93,6 +94,8 @@ class OpSpec:
     count: Callable[[OpContext, Any], int]
     layer: str | None = None
     key_args: tuple[str, ...] = ()
+    # key_args the diagram shows even at their default: those that define the op's structure (din's units)
+    structure_args: tuple[str, ...] = ()
     example: str = ""
     layer_args: tuple[tuple[str, Any], ...] = ()  # fixed constructor arguments, e.g. (("mode", "sum"),)
     head: str | None = None  # output ops: the recdsl.ops.heads.HEADS entry (loss, metrics, label rule)
@@ -100,6 +103,9 @@ class OpSpec:
     table: str | None = None  # feature ops that own a table: one of TABLE_KINDS
     attention: Attention | None = None  # ops with attention weights (pools)
     mask_layer: str | None = None  # ops whose output has other positions: the layer computing its mask
+    # ops whose layer makes its weights by role (recdsl.layers.shared_weights): {role: shape} for the
+    # node's arguments and inputs; `share=` between two such ops shares the roles they have in common
+    weights: Callable[[OpContext], dict] | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

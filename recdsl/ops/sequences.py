@@ -49,6 +49,7 @@ register(OpSpec(
     ),
     infer=_positions_infer, count=_positions_count,
     layer="recdsl.layers.positions:PositionEncoding", key_args=("kind", "mode", "order"),
+    structure_args=("kind", "mode"),
     example="block ordered = positions(hist_items, kind=sinusoidal)",
 ))
 

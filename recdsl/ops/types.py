@@ -145,7 +145,8 @@ def shape_text(value_type) -> str:
 
 def to_json(value_type) -> dict:
     """A JSON-able description: {"type": "seq", "shape": ["B", 50, 16]}."""
-    name = type(value_type).__name__.removesuffix("Type").lower()
+    # a refinement of a type (recdsl.ops.outputs.ProbabilityType) describes itself as that type
+    name = getattr(value_type, "json_kind", None) or type(value_type).__name__.removesuffix("Type").lower()
     out = {"type": name, "shape": list(value_type.shape)}
     if isinstance(value_type, FieldListType):
         out["members"] = [m for m, _ in value_type.items]

@@ -309,20 +309,43 @@ def test_share_names_a_node_of_another_op(tmp_path):
     text = PRELUDE + ("pool p = attention(query=a, keys=s)\nblock d = mlp(a, units=[8])\n"
                       "pool q = attention(query=a, keys=s, share=d)\noutput o = sigmoid(concat(p, q, d))\n")
     expect(tmp_path, text, 9, 43, "`q` (attention) cannot share the weights of `d` (mlp)",
-           "share= names another attention node")
+           "share= names another attention node, or a node of attention, cross_attention, self_attention, "
+           "traditional_attention (weights by role)")
 
 
-def test_share_with_different_arguments(tmp_path):
-    text = PRELUDE + ("pool p = attention(query=a, keys=s)\n"
-                      "pool q = attention(query=a, keys=s, score=dot, share=p)\noutput o = sigmoid(concat(p, q))\n")
-    expect(tmp_path, text, 8, 54, "`q` cannot share the weights of `p`: argument `score` differs",
-           "same op, arguments and input widths")
+def test_share_with_different_arguments_and_no_weights_rule(tmp_path):
+    text = PRELUDE + ("pool p = din(query=a, keys=s)\n"
+                      "pool q = din(query=a, keys=s, normalize=softmax, share=p)\noutput o = sigmoid(concat(p, q))\n")
+    expect(tmp_path, text, 8, 56, "`q` cannot share the weights of `p`: argument `normalize` differs "
+           "('softmax' vs 'none')", "a node of the same op and arguments shares all its weights")
 
 
 def test_share_with_different_input_widths(tmp_path):
+    """Both queries are one field: the message names the weights whose shapes differ, never the widths."""
     text = PRELUDE + ("feature c : id(buckets=9, dim=4)\npool p = attention(query=a, keys=s)\n"
                       "pool q = attention(query=c, keys=s, share=p)\noutput o = sigmoid(concat(p, q))\n")
-    expect(tmp_path, text, 9, 43, "`q` cannot share the weights of `p`: input widths differ")
+    expect(tmp_path, text, 9, 43, "`q` cannot share the weights of `p`: their shapes differ "
+           "(key [8, 4] vs [8, 8]; key_bias [4] vs [8])")
+
+
+def test_share_across_ops_names_the_weights_of_other_shapes(tmp_path):
+    text = PRELUDE + ("block h = self_attention(s, style=standard, heads=2)\n"
+                      "pool q = traditional_attention(s, units=4, share=h)\noutput o = sigmoid(concat(avg(h), q))\n")
+    expect(tmp_path, text, 8, 50, "`q` cannot share the weights of `h`: their shapes differ "
+           "(key [8, 4] vs [8, 8]; key_bias [4] vs [8])", "which need the same shapes")
+
+
+def test_share_across_ops_with_no_weights_in_common(tmp_path):
+    text = PRELUDE + ("block h = self_attention(s, style=standard, project=false, heads=1)\n"
+                      "pool q = attention(query=a, keys=s, share=h)\noutput o = sigmoid(concat(avg(h), q))\n")
+    expect(tmp_path, text, 8, 43, "`q` cannot share the weights of `h`: they have no weights in common "
+           "(`q`: key [8, 8], key_bias [8]; `h`: none)")
+
+
+def test_mlp_share_with_other_input_widths_names_the_input(tmp_path):
+    text = PRELUDE + ("block p = mlp(a, units=[4])\nblock q = mlp(b, units=[4], share=p)\n"
+                      "output o = sigmoid(concat(p, q))\n")
+    expect(tmp_path, text, 8, 35, "`q` cannot share the weights of `p`: input `x` is 4 wide, but 8 wide at `p`")
 
 
 def test_share_itself_is_a_cycle(tmp_path):
@@ -643,3 +666,9 @@ def test_a_span_far_along_a_long_line_keeps_its_caret_under_it(tmp_path):
     source, caret = problems.render().splitlines()[1:3]
     assert source.startswith("3 | … a, a, ") and source.endswith("zz))") and len(source) < 220
     assert source[caret.index("^"):caret.index("^") + 2] == "zz" and caret.count("^") == 2
+
+
+def test_alpha_init_needs_a_learned_activation(tmp_path):
+    text = PRELUDE + "block d = mlp(a, units=[4], alpha_init=0.1)\noutput o = sigmoid(d)\n"
+    expect(tmp_path, text, 7, 40, "alpha_init=0.1 sets the initial slope of prelu or dice, but the activation is relu",
+           "write activation=prelu")

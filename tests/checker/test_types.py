@@ -77,6 +77,7 @@ SHAPES = [
     # gating
     ("gate x = senet([a, b, avg(s)])", "x", "[B, 3, 8]", "stack"),
     ("gate x = senet([a, b], granularity=dim)", "x", "[B, 2, 8]", "stack"),
+    ("gate x = senet([a, b, avg(s)], granularity=dim_shared)", "x", "[B, 3, 8]", "stack"),
     ("gate x = poso(concat(a, c), by=[n, b])", "x", "[B, 12]", "vector"),
     # interaction
     ("block x = mlp([a, c, n], units=[32, 7])", "x", "[B, 7]", "vector"),
@@ -110,6 +111,26 @@ SHAPES = [
     # outputs
     ("output x = sigmoid(concat(a, c))", "x", "[B, 1]", "vector"),
     ("output x = linear(mlp(a, units=[4]), weight=0.5, label=\"watch\")", "x", "[B, 1]", "vector"),
+    # factorization and crossing (the model zoo)
+    ("block x = fwfm([a, b, avg(s)])", "x", "[B, 1]", "vector"),
+    ("block x = afm([a, b, avg(s)], units=4)", "x", "[B, 1]", "vector"),
+    ("block x = afm([a, b], reduce=false)", "x", "[B, 8]", "vector"),
+    ("block x = outer_product([a, b, avg(s), avg(g)])", "x", "[B, 6]", "vector"),
+    ("block x = cin([a, b, avg(s)], sizes=[6, 4, 3])", "x", "[B, 8]", "vector"),  # 3 + 2 + 3 kept
+    ("block x = cin(a, sizes=[5], split_half=false)", "x", "[B, 5]", "vector"),
+    ("block x = cross_mix([a, c, n], experts=2, rank=3)", "x", "[B, 13]", "vector"),
+    ("block x = gated_cross([a, c, n], layers=2)", "x", "[B, 13]", "vector"),
+    # multi-task (experts, task gates, ESMM's product of probabilities)
+    ("block e = mlp(a, units=[4])\ngate x = mixture([e, mlp(c, units=[4])], by=[a, n])", "x", "[B, 4]", "vector"),
+    ("gate x = mixture([a, b], by=a)", "x", "[B, 8]", "vector"),
+    ("output p = sigmoid(a)\noutput q = sigmoid(c, weight=0)\noutput x = product(p, q)", "x", "[B, 1]", "vector"),
+    # MaskNet and FinalMLP
+    ("block x = maskblock([a, b, avg(s)], units=6)", "x", "[B, 6]", "vector"),
+    ("block m = maskblock([a, b], units=4)\nblock x = maskblock([a, b], hidden=m, units=5, reduction=2)", "x",
+     "[B, 5]", "vector"),
+    ("gate x = feature_selection([a, c, n], by=[b])", "x", "[B, 13]", "vector"),
+    ("gate x = feature_selection(concat(a, b), units=[])", "x", "[B, 16]", "vector"),
+    ("block x = bilinear_fusion(mlp(a, units=[4]), mlp(b, units=[6]), heads=2)", "x", "[B, 1]", "vector"),
 ]
 
 
@@ -154,7 +175,7 @@ def test_nodes_come_dependencies_first(tmp_path):
 def test_defaults_are_filled_in(tmp_path):
     n = node(tmp_path, "block x = mlp(a, units=[4])\n", "x")
     assert dict(n.args) == {"units": [4], "activation": "relu", "dropout": 0.0, "norm": "none", "gate": None,
-                            "share": None}
+                            "alpha_init": 0.0, "share": None}
     assert isinstance(n.arg("dropout"), float)
 
 
@@ -224,6 +245,8 @@ def test_senet(tmp_path):
     assert params(tmp_path, body, "x") == dense(f, hidden) + dense(hidden, f)
     body_dim = body.replace("reduction=2", "reduction=2, granularity=dim")
     assert params(tmp_path, body_dim, "x") == dense(f, hidden) + dense(hidden, f * d)
+    body_shared = body.replace("reduction=2", "reduction=2, granularity=dim_shared, squeeze=dense")
+    assert params(tmp_path, body_shared, "x") == (f + 1) + dense(d, d // 2) + dense(d // 2, d)
 
 
 def test_senet_bottleneck_never_below_one(tmp_path):
@@ -272,6 +295,33 @@ def test_poso_gate_alone(tmp_path):
 ])
 def test_attention_scores(tmp_path, args, expected):
     assert params(tmp_path, f"pool x = attention(query=a, keys=s4, {args})", "x") == expected
+
+
+def test_attention_without_key_bias(tmp_path):
+    assert params(tmp_path, "pool x = attention(query=a, keys=s4, key_bias=false)", "x") == 4 * 8
+    assert params(tmp_path, "pool x = attention(query=a, keys=s4, score=additive, units=5, key_bias=false)",
+                  "x") == 4 * 8 + (8 * 5 + 8 * 5 + 5 + 5)
+
+
+def test_sharing_across_attention_ops_counts_the_shared_roles_once(tmp_path):
+    """A traditional and a target attention borrow the self-attention's W_K [8, 8] and b_K [8];
+    a target field through the history's self-attention ([B, 1, 8] vs [B, 5, 8]) reuses the layer."""
+    spec = checked(tmp_path, "block h = self_attention(s, style=standard, heads=2)\n"
+                             "block t = self_attention(a, style=standard, heads=2, share=h)\n"
+                             "pool r = traditional_attention(s, units=8, share=h)\n"
+                             "pool q = attention(query=a, keys=s, score=bilinear, share=h)\n")
+    assert spec.node("h").params == 4 * (8 * 8 + 8)
+    rows = [(spec.node(n).params, spec.node(n).shares, spec.node(n).borrows) for n in "trq"]
+    assert rows == [(0, "h", ()), (8, "h", ("key", "key_bias")), (8 * 8, "h", ("key", "key_bias"))]
+    assert (spec.node("t").type.shape, spec.node("t").share_kind) == (("B", 1, 8), "weights")
+
+
+def test_sharing_a_borrower_borrows_from_it(tmp_path):
+    spec = checked(tmp_path, "block h = self_attention(s, style=standard, heads=2)\n"
+                             "pool r = traditional_attention(s, units=8, share=h)\n"
+                             "pool r2 = traditional_attention(s, units=8, activation=tanh, share=r)\n")
+    assert (spec.node("r2").shares, spec.node("r2").borrows, spec.node("r2").params) == (
+        "r", ("key", "key_bias", "score"), 0)
 
 
 def test_attention_values_add_no_weights(tmp_path):

@@ -27,7 +27,7 @@ UPDATE_HINT = "cd editors/vscode && npm run test:update, then review the .snap d
 
 
 def bundled_specs() -> list[Path]:
-    return sorted([*ROOT.glob("specs/*.rec"), *ROOT.glob("examples/**/*.rec")])
+    return sorted([*ROOT.glob("specs/**/*.rec"), *ROOT.glob("examples/**/*.rec")])
 
 
 def run(command: list[str], cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:

@@ -155,7 +155,9 @@ def test_user_and_item_columns(tiny):
         "label": 1, "rating": 4, "timestamp": 90, "user_id": 1, "gender": "M", "age": 24,
         "occupation": "technician", "zip": "85711", "zip3": "857", "item_id": 1,
         "genres": ["Animation", "Children's", "Comedy"], "item_genre": "Animation",
-        "release_year": "1995", "hist_item_id": [], "hist_genre": [], "hist_len": 0}
+        "release_year": "1995", "hist_item_id": [], "hist_genre": [], "hist_len": 0, "liked": 1, "loved": 0}
+    assert all(r["liked"] == int(r["rating"] >= 4) and r["loved"] == int(r["rating"] == 5) for r in train)
+    assert any(r["loved"] for r in train) and all(r["liked"] for r in train if r["loved"])
     by_item = {r["item_id"]: r for r in train if r["user_id"] == 1}
     assert (by_item[3]["genres"], by_item[3]["item_genre"], by_item[3]["release_year"]) == (
         ["unknown"], "unknown", "unkonwn")                      # RecBole's spelling, kept
@@ -172,7 +174,7 @@ def test_parquet_types_and_csv(tiny):
     schema = pq.read_schema(out / "train.parquet")
     assert schema.names == COLUMNS
     types = {f.name: str(f.type) for f in schema}
-    for c in ("label", "rating", "timestamp", "user_id", "age", "item_id", "hist_len"):
+    for c in ("label", "rating", "timestamp", "user_id", "age", "item_id", "hist_len", "liked", "loved"):
         assert types[c] == "int64", c
     for c in ("gender", "occupation", "zip", "zip3", "item_genre", "release_year"):
         assert types[c] == "string", c
@@ -180,9 +182,9 @@ def test_parquet_types_and_csv(tiny):
     assert "string" in types["genres"] and "string" in types["hist_genre"]
     lines = (out / "train.csv").read_text().split("\n")
     assert lines[0] == ",".join(COLUMNS) and lines[-1] == ""
-    assert lines[1] == "1,4,90,1,M,24,technician,85711,857,1,Animation^Children's^Comedy,Animation,1995,,,0"
-    assert lines[4] == "0,1,110,1,M,24,technician,85711,857,3,unknown,unknown,unkonwn,1^2^5,Animation^Action^Film-Noir,3"
-    assert lines[6] == "0,2,120,1,M,24,technician,85711,857,6,unknown,unknown,unknown,5^3^4,Film-Noir^unknown^Animation,3"
+    assert lines[1] == "1,4,90,1,M,24,technician,85711,857,1,Animation^Children's^Comedy,Animation,1995,,,0,1,0"
+    assert lines[4] == "0,1,110,1,M,24,technician,85711,857,3,unknown,unknown,unkonwn,1^2^5,Animation^Action^Film-Noir,3,0,0"
+    assert lines[6] == "0,2,120,1,M,24,technician,85711,857,6,unknown,unknown,unknown,5^3^4,Film-Noir^unknown^Animation,3,0,0"
     for s in SPLITS:
         assert len((out / f"{s}.csv").read_text().splitlines()) == 1 + len(rows(out, s))
 
@@ -266,7 +268,7 @@ def peer_transliteration(src: Path, max_len: int = 50) -> dict[str, list[tuple]]
             h = ids[max(0, k - max_len):k]
             split = "train" if k < n_train else ("valid" if k < n_train + n_valid else "test")
             out[split].append((int(rating >= 4), rating, ts, u, *users[u], i,
-                               *items[i], h, [items[x][1] for x in h], len(h)))
+                               *items[i], h, [items[x][1] for x in h], len(h), int(rating >= 4), int(rating == 5)))
         start = end
     return out
 

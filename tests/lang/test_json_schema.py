@@ -100,9 +100,9 @@ def test_the_base_spec_is_valid_for_the_schema_and_the_checker():
      "Additional properties are not allowed ('dim' was unexpected)"),
     ("doc: a small model", "doc: a small model\nmodle: x", [], "Additional properties are not allowed ('modle' was unexpected)"),
     ("args: [[user, interest]], units: [16, 8]",
-     "args: [[user, interest], [16, 8], relu, 0.1, none, {poso: {by: user_id}}, interest, x]",
+     "args: [[user, interest], [16, 8], relu, 0.1, none, {poso: {by: user_id}}, 0.25, interest, x]",
      ["spec", "deep", "args"], "[['user', 'interest'], [16, 8], 'relu', 0.1, 'none', {'poso': {'by': 'user_id'}}, "
-                              "'interest', 'x'] is too long"),
+                              "0.25, 'interest', 'x'] is too long"),  # x and mlp's 7 arguments, then one more
 ])
 def test_each_kind_of_mistake_is_rejected_where_it_is(old, new, where, message):
     assert BASE.count(old) == 1

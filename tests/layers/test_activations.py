@@ -104,6 +104,22 @@ def test_prelu_one_alpha_per_unit(shape, tmp_path):
     assert_close(out, np.where(x > 0, x, alpha * x))
 
 
+@pytest.mark.parametrize("name", ["prelu", "dice"])
+def test_the_initial_slope_is_alpha_init(name, tmp_path):
+    """alpha_init=0.1 (the DIN-FCN article's PReLU): every slope starts there, the output uses it."""
+    x = rng(11).normal(size=(B, L, U)).astype("float32")
+    layer = activation_layer(name, alpha_init=0.1)
+    out = check_layer(layer, x, params=U, tmp_path=tmp_path)
+    np.testing.assert_array_equal(weight(layer.alpha), np.full(U, np.float32(0.1)))
+    if name == "prelu":
+        assert_close(out, np.where(x > 0, x, 0.1 * x.astype("float64")))
+    else:  # inference: the moving moments start at mean 0, variance 1
+        assert_close(out, dice_reference(x.astype("float64"), 0.1, 0.0, 1.0, layer.epsilon))
+    default = activation_layer(name)
+    default.build((None, U))
+    assert np.all(weight(default.alpha) == 0.0)  # unset: DIN's start, a ReLU
+
+
 @pytest.mark.parametrize("name", ["relu", "dice", "prelu", "sigmoid", "tanh", "gelu", "swish", "linear"])
 def test_activation_by_name(name):
     layer = activation_layer(name)

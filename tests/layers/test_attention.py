@@ -21,8 +21,9 @@ B, L, DQ, DK, DV = 6, 5, 4, 3, 2
 
 
 def attention_reference(layer, q, k, v, mask):
+    raw_width = k.shape[-1]
     if layer.transform:
-        k = k @ weight(layer.key_kernel) + weight(layer.key_bias)
+        k = k @ weight(layer.key_kernel) + (weight(layer.key_bias) if layer.key_bias_on else 0.0)
     if layer.score == "additive":
         hidden = np.tanh((q @ weight(layer.query_proj))[:, None] + k @ weight(layer.key_proj)
                          + weight(layer.additive_bias))
@@ -30,7 +31,8 @@ def attention_reference(layer, q, k, v, mask):
     elif layer.score == "bilinear":
         s = np.einsum("bi,ij,blj->bl", q, weight(layer.bilinear), k)
     else:
-        s = np.einsum("bi,bli->bl", q, k) / (np.sqrt(q.shape[-1]) if layer.score == "scaled_dot" else 1.0)
+        width = {"query": q.shape[-1], "mean": (raw_width + q.shape[-1]) / 2, "key": raw_width}[layer.scale]
+        s = np.einsum("bi,bli->bl", q, k) / (np.sqrt(width) if layer.score == "scaled_dot" else 1.0)
     a = ref.softmax(s, mask)
     weighted = a[..., None] * np.where(mask[..., None], v, 0.0)
     return weighted.sum(1) if layer.output_mode == "pooled" else weighted
@@ -50,7 +52,25 @@ CASES = [
     (dict(score="additive", units=3), DK, True),
     (dict(score="additive", transform=False, units=5, output="sequence"), DK, False),
     (dict(score="scaled_dot", transform=False), DQ, False),
+    (dict(score="scaled_dot", key_bias=False), DK, True),
+    (dict(score="scaled_dot", scale="mean", key_bias=False), DK, False),   # the attention article's form
+    (dict(score="scaled_dot", scale="key"), DK, True),
+    (dict(score="additive", units=3, key_bias=False, output="sequence"), DK, True),
 ]
+
+
+@pytest.mark.parametrize("score", ["dot", "scaled_dot", "bilinear"])
+def test_the_key_bias_cancels_in_the_softmax(score):
+    """q . (k Wk + bk) = q . k Wk + q . bk: the same for every position, so the weights do not move."""
+    q, k, v, mask = inputs(5)
+    with_bias, without = TargetAttention(score=score), TargetAttention(score=score, key_bias=False)
+    with_bias.build([q.shape, k.shape])
+    without.build([q.shape, k.shape])
+    randomize(with_bias, 6, scale=2.0)
+    without.set_weights([w for w, v_ in zip(with_bias.get_weights(), with_bias.weights) if v_ is not with_bias.key_bias])
+    assert np.abs(weight(with_bias.key_bias)).max() > 0.5
+    assert_close(with_bias([q, k, v], mask=mask), to_numpy(without([q, k, v], mask=mask)))
+
 
 
 @pytest.mark.parametrize("kwargs,dk,with_values", CASES)

@@ -148,3 +148,52 @@ def test_mixed_precision():
     check_mixed(lambda dtype: FeatureEmbedding(6, 4, l2=0.01, dtype=dtype), idx)
     x = rng(9).normal(size=(B, 2)).astype("float32")
     check_mixed(lambda dtype: NumericFeature("project", size=2, dim=4, dtype=dtype), x)
+
+
+def test_a_list_call_penalises_each_used_row_once(penalty_path):
+    """The target [B] and the history [B, L] through one call: row 2 is in both, counted once."""
+    rows, dim, l2 = 9, 3, 0.25
+    layer = FeatureEmbedding(rows, dim, l2=l2)
+    layer.build(None)
+    randomize(layer, 6)
+    freq = np.array([1, 1, 4, 2, 3, 1, 5, 2, 7], dtype="float32")
+    layer.row_frequency.assign(freq)
+    target = np.array([2, 5, 3], dtype="int32")
+    history = np.array([[2, 2, 0, 0], [7, 2, 5, 0], [0, 0, 0, 0]], dtype="int32")
+    vectors = layer([target, history])
+    table = weight(layer.embeddings)
+    assert_close(to_numpy(vectors[0]), table[target])
+    assert_close(to_numpy(vectors[1]), table[history])
+    assert len(layer.losses) == 1
+    union = {2, 3, 5, 7}
+    assert_close(to_numpy(layer.losses[0]), l2 * sum(np.sum(table[j] ** 2) / freq[j] for j in union))
+
+
+SHARED_L2 = """\
+model shared_l2
+feature item_id    : id(buckets=20, dim=4, l2=0.5)
+feature hist_items : sequence(of=item_id, max_len=4)
+pool interest = avg(hist_items)
+output ctr = sigmoid(concat(item_id, interest))
+"""
+
+
+def test_a_table_shared_by_the_target_and_the_history_is_penalised_once(tmp_path):
+    """A spec's table with l2= and a sequence of it: one penalty per batch over the rows either uses."""
+    import recdsl
+    from recdsl.emitter import emit
+
+    path = tmp_path / "shared_l2.rec"
+    path.write_text(SHARED_L2)
+    model = emit(recdsl.typecheck(path))
+    layer = model.get_layer("item_id-embed")
+    randomize(layer, 7)
+    freq = np.arange(1, layer.rows + 1, dtype="float32")
+    layer.row_frequency.assign(freq)
+    item = np.array([3, 4, 9], dtype="int32")
+    hist = np.array([[3, 3, 5, 0], [4, 0, 0, 0], [0, 0, 0, 0]], dtype="int32")
+    model({"item_id": item, "hist_items": hist})
+    table = weight(layer.embeddings)
+    expected = 0.5 * sum(np.sum(table[j] ** 2) / freq[j] for j in (3, 4, 5, 9))
+    assert len(model.losses) == 1
+    assert_close(to_numpy(model.losses[0]), expected)

@@ -23,8 +23,8 @@ B, L, D = 6, 5, 3
 
 
 def traditional_reference(layer, x, mask):
-    h = ref.activation(layer.act, layer.activation, ref.dense(layer.hidden, x))
-    s = h @ weight(layer.score.kernel)[:, 0]
+    h = ref.activation(layer.act, layer.activation, ref.dense(layer, x))
+    s = h @ weight(layer.score_kernel)[:, 0]
     a = ref.softmax(s, mask)
     weighted = a[..., None] * np.where(mask[..., None], x, 0.0)
     return weighted.sum(1) if layer.output_mode == "pooled" else weighted

@@ -17,6 +17,8 @@ NOT_OPS = {
     ("emitter.py", "sequence"): "the input form `sequence` (registry.ACCEPTS)",
     ("emitter.py", "concat"): "the Merge layer's mode when a vector slot joins several values",
     ("diagram.py", "dot"): "graphviz's dot format and program",
+    ("review/picture.py", "dot"): "graphviz's dot format and program",
+    ("lsp/completion.py", "sequence"): "the input form `sequence` (registry.ACCEPTS)",
     ("data/preprocess.py", "numeric"): "the key of numeric statistics in preprocessing.json",
     ("data/preprocess.py", "max"): "a numeric column's maximum (minmax statistics)",
     ("training/diagnostics.py", "max"): "the largest attention weight of a row",

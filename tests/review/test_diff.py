@@ -2,6 +2,8 @@
 parameter count is computed by hand from the formulas in tests/review/tiny.py."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import recdsl
 from recdsl.lang.yamlform import dump_yaml
 from recdsl.review.diff import ArgChange, Edge, NodeChange, diff_specs
@@ -223,3 +225,17 @@ def test_two_identical_renamed_features_pair_in_source_order(tmp_path):
     diff = _diff(tmp_path, new, old)
     assert dict(diff.renames) == {"age": "years", "tenure": "months"}
     assert [c.change for c in diff.changes] == ["renamed", "renamed"]
+
+
+def test_public_api_diff_takes_paths_and_text(monkeypatch):
+    """recdsl.diff is `recdsl diff` from Python: paths or spec text, the same SpecDiff."""
+    from recdsl.review.diff import SpecDiff
+
+    root = Path(__file__).resolve().parents[2] / "specs"
+    by_path = recdsl.diff(root / "din_avg.rec", root / "din.rec")
+    assert isinstance(by_path, SpecDiff)
+    assert (by_path.old_params, by_path.new_params) == (2_045_894, 2_059_615)
+    assert [c.name for c in by_path.changes] == ["interest"]
+    monkeypatch.chdir(root)  # spec text finds its vocabulary files from the working directory
+    by_text = recdsl.diff((root / "din_avg.rec").read_text(), (root / "din.rec").read_text())
+    assert by_text == by_path

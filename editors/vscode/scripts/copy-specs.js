@@ -1,4 +1,4 @@
-// Copies every bundled spec (specs/*.rec, examples/**/*.rec) into test/snapshots/, mirroring
+// Copies every bundled spec (specs/**/*.rec, examples/**/*.rec) into test/snapshots/, mirroring
 // its path, so that `vscode-tmgrammar-snap -u` can record its scopes. Run through
 // `npm run test:update`, then review the .snap diffs before committing them.
 const fs = require("fs");
@@ -16,7 +16,7 @@ function specsUnder(folder, recursive) {
   });
 }
 
-const specs = [...specsUnder(path.join(repo, "specs"), false), ...specsUnder(path.join(repo, "examples"), true)];
+const specs = [...specsUnder(path.join(repo, "specs"), true), ...specsUnder(path.join(repo, "examples"), true)];
 fs.rmSync(target, { recursive: true, force: true });
 for (const spec of specs) {
   const copy = path.join(target, path.relative(repo, spec));
