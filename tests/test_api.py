@@ -3,11 +3,13 @@ are RecdslErrors with the command's exit code, `import recdsl` is instant, and n
 a verb."""
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import recdsl
@@ -171,23 +173,106 @@ def test_export_into_a_full_folder_is_a_usage_error(built, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_evaluate_predict_on_a_tiny_click_log(tmp_path):
+def test_train_from_text_then_score_raw_rows_in_python(tmp_path):
+    """A spec given as text trains; the run's model.keras holds no optimizer state (about 4 bytes a
+    parameter, where Adam's moments made it 3x), checkpoints/best.keras is the same file on disk,
+    and load_run(...).predict(rows) gives `recdsl predict`'s scores for the same rows."""
     pytest.importorskip("tensorflow")
     pq = pytest.importorskip("pyarrow.parquet")
     from .training.test_train_cli import SPEC, click_log
 
-    spec, train, valid = tmp_path / "tiny.rec", tmp_path / "train.parquet", tmp_path / "valid.parquet"
-    spec.write_text(SPEC, encoding="utf-8")
+    text = SPEC.replace("id(buckets=50, dim=4)", "id(buckets=40000, dim=8)")  # 320k parameters: sizes show
+    train, valid = tmp_path / "train.parquet", tmp_path / "valid.parquet"
     pq.write_table(click_log(300, 1), train)
     pq.write_table(click_log(100, 2), valid)
 
-    result = recdsl.train(spec, train=train, valid=valid, out=tmp_path / "run", epochs=1, batch_size=64,
+    result = recdsl.train(text, train=train, valid=valid, out=tmp_path / "run", epochs=2, batch_size=64,
                           jit_compile="off")
-    assert result.run_dir == tmp_path / "run" and (result.run_dir / "model.keras").is_file()
-    metrics = recdsl.evaluate(result.run_dir, valid)
+    run_dir = result.run_dir
+    assert run_dir == tmp_path / "run" and (run_dir / "spec.rec").read_text() == text
+    metrics = recdsl.evaluate(run_dir, valid)
     assert metrics["click"]["auc"] == pytest.approx(result.metrics["valid"]["click"]["auc"], abs=1e-6)
-    scores = recdsl.predict(result.run_dir, valid, tmp_path / "scores.csv")
-    assert scores == tmp_path / "scores.csv" and len(scores.read_text().splitlines()) == 101
+
+    run = recdsl.load_run(run_dir)
+    params = run.model.count_params()
+    assert params > 320_000
+    size = (run_dir / "model.keras").stat().st_size
+    assert 4 * params < size < 4 * params * 1.05 + 60_000, (size, params)
+    assert (run_dir / "checkpoints" / "best.keras").samefile(run_dir / "model.keras")
+    assert not (run_dir / "backup").exists()
+
+    rows = click_log(100, 2).to_pylist()
+    scores = run.predict(rows)
+    written = recdsl.predict(run_dir, valid, tmp_path / "scores.parquet")
+    np.testing.assert_allclose(scores["click"], pq.read_table(written).column("click").to_numpy(), rtol=1e-6)
+    columns = {name: [row[name] for row in rows[:5]] for name in ("item", "cat", "hist")}
+    np.testing.assert_allclose(run.predict(columns)["click"], scores["click"][:5], rtol=1e-6)
+    inputs = run.inputs(rows[:3])
+    assert sorted(inputs) == sorted(t.name for t in run.model.inputs)
+    assert all(len(v) == 3 for v in inputs.values())
+    with pytest.raises(RecdslError, match="column 'cat' is missing"):
+        run.predict([{"item": 3, "hist": [1, 2]}])
     with pytest.raises(RecdslError, match="is not empty") as info:
-        recdsl.train(spec, train=train, out=result.run_dir)
+        recdsl.train(text, train=train, out=run_dir)
     assert info.value.exit_code == 2  # an existing output (README: exit codes)
+
+
+# --- specs as text and dicts ----------------------------------------------------------------
+
+YAML_TEXT = """model: tiny
+spec:
+  item: {feature: id, buckets: 50, dim: 4}
+  click: {output: sigmoid, args: [item]}
+"""
+
+
+def test_a_spec_is_a_path_rec_text_yaml_text_or_a_dict(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(YAML_TEXT)
+    from_path = recdsl.check(tmp_path / "tiny.yaml")
+    rec_text = "model tiny\nfeature item : id(buckets=50, dim=4)\noutput click = sigmoid(item)\n"
+    as_dict = {"model": "tiny", "spec": {"item": {"feature": "id", "buckets": 50, "dim": 4},
+                                         "click": {"output": "sigmoid", "args": ["item"]}}}
+    for spec in (rec_text, YAML_TEXT, as_dict, str(tmp_path / "tiny.yaml")):
+        checked = recdsl.check(spec)
+        assert (checked.name, checked.total_params) == (from_path.name, from_path.total_params) == ("tiny", 213)
+    assert recdsl.dependency_graph(rec_text).number_of_nodes() == len(from_path.nodes)
+
+
+def test_errors_in_spec_text_show_the_line_and_a_caret():
+    with pytest.raises(SpecErrors) as info:
+        recdsl.check(BAD)
+    assert info.value.render() == ("<string>:2:24: error: `buckets` must be at least 1, got 0\n"
+                                   "2 | feature a : id(buckets=0)\n"
+                                   "                           ^\n"
+                                   "  = hint: hash buckets")
+    with pytest.raises(SpecErrors) as info:
+        recdsl.check({"model": "m", "spec": {"a": {"feature": "id", "buckets": 0},
+                                             "o": {"output": "sigmoid", "args": ["a"]}}})
+    assert info.value.render() == ("<dict>:5:14: error: `buckets` must be at least 1, got 0\n"
+                                   "5 |     buckets: 0\n"
+                                   "                 ^\n"
+                                   "  = hint: hash buckets")
+
+
+# --- keras.saving.load_model after import recdsl ----------------------------------------------
+
+_LOAD = {
+    "recdsl first": "import sys, recdsl\n"
+                    "assert 'keras' not in sys.modules and not [m for m in sys.modules if m.startswith('recdsl.')]\n"
+                    "import keras\n",
+    "keras first": "import sys, keras, recdsl\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", sorted(_LOAD))
+def test_keras_load_model_works_after_import_recdsl(built, order):
+    """In a fresh Python, in either order (without recdsl, Keras cannot locate 'FeatureEmbedding');
+    `import recdsl` itself imports no Keras: the layers register when Keras is imported."""
+    base, _, _ = built
+    script = _LOAD[order] + "print('LOADED', keras.saving.load_model(sys.argv[1]).count_params())\n"
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    done = subprocess.run([sys.executable, "-c", script, str(base / "api" / "model.keras")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == f"LOADED {recdsl.load_model(base / 'api' / 'model.keras').count_params()}"

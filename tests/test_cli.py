@@ -89,14 +89,19 @@ def test_check_table(capsys):
     assert lines[0].startswith(f"{DIN}: ok")
     assert lines[1].split() == ["node", "kind", "op", "output", "shape", "params"]
     assert set(lines[2].replace(" ", "")) == {"-"}
-    rows = {ln.split()[0]: ln for ln in lines[3:-1]}
+    end = lines.index(f"total parameters: {recdsl.typecheck(DIN).total_params:,}")
+    rows = {ln.split()[0]: ln for ln in lines[3:end]}
     assert list(rows) == [n.name for n in recdsl.typecheck(DIN).nodes]
     assert rows["interest"].split() == ["interest", "pool", "din", "[B,", "32]", "13,721"]
     assert rows["hist_items"].split() == ["hist_items", "feature", "sequence", "[B,", "50,", "16]", "0"]
     assert rows["user_id"].endswith("1,600,032")
-    assert lines[-1] == f"total parameters: {recdsl.typecheck(DIN).total_params:,}"
-    widths = {len(ln) for ln in lines[1:-1]}
+    widths = {len(ln) for ln in lines[1:end]}
     assert len(widths) == 1  # params are right-aligned in one column
+    tables = {ln.split()[0]: ln.split() for ln in lines[end + 3:-1]}  # then each table's rows and bytes
+    assert lines[end + 1].split() == ["table", "rows", "dim", "bytes"]
+    assert tables["user_id"] == ["user_id", "100,002", "16", "6.1", "MiB"]  # 100,002 * 16 * 4 bytes
+    assert tables["gender"] == ["gender", "4", "16", "256", "bytes"]
+    assert lines[-1] == "embedding tables: 7.3 MiB"
 
 
 # --- usage errors (exit 2) ------------------------------------------------------------------

@@ -12,12 +12,20 @@ def add_commands(sub) -> dict:
                    help="SavedModel folder; default RUN/serving/1 (TF Serving: --model_base_path=RUN/serving)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     p.add_argument("--show", action="store_true", help="print the serving signature only; write nothing")
+    p.add_argument("--format", choices=("savedmodel", "onnx"), default="savedmodel",
+                   help="savedmodel (raw feature values, preprocessing inside; default) or onnx (the model on "
+                        "PREPROCESSED inputs, default RUN/serving/model.onnx: docs/serving.md)")
     return {"export": cmd_export}
 
 
 def cmd_export(args) -> int:
     import time
 
+    code = _on_tensorflow(args)
+    if code is not None:
+        return code
+    if args.format == "onnx" and not args.show:
+        return _onnx(args)
     from recdsl.serving.savedmodel import export
     from recdsl.serving.signature import describe, folder_kind
 
@@ -40,6 +48,47 @@ def cmd_export(args) -> int:
           f"(SavedModel, signature 'serving_default', {inputs} inputs, "
           f"{'raw feature values' if kind == 'run' else 'preprocessed inputs'})")
     return 0
+
+
+def _onnx(args) -> int:
+    import time
+
+    from recdsl.serving.onnx import export_onnx
+    from recdsl.serving.signature import build_signature_rows
+
+    out = args.output or args.run / "serving" / "model.onnx"
+    start = time.perf_counter()
+    export_onnx(args.run, out, force=args.force)
+    rows = build_signature_rows(args.run)
+    table = format_signature(rows, args.run, "build").split("\n", 1)[1]
+    print(f"ONNX model of {args.run}: PREPROCESSED inputs (the preprocessing is not in the graph: "
+          f"docs/serving.md)\n{table}")
+    print(f"\nexported {args.run} -> {out} in {time.perf_counter() - start:.1f} s (ONNX, "
+          f"{sum(r['role'] == 'input' for r in rows)} preprocessed inputs: recdsl.load_run(RUN).inputs(rows) "
+          "makes them from raw rows)")
+    return 0
+
+
+def _on_tensorflow(args) -> int | None:
+    """A SavedModel is TensorFlow's. model.keras is backend-independent, so a run trained under JAX
+    or torch is exported by loading it into Keras' TensorFlow backend: chosen here when Keras is not
+    imported yet, else this command runs again in a Python with KERAS_BACKEND=tensorflow (its exit
+    code is returned). None: go on here."""
+    import os
+    import sys
+
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+        return None
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return None
+    import subprocess
+
+    again = [sys.executable, "-m", "recdsl", "export", str(args.run)] + (["-o", str(args.output)] if args.output else [])
+    again += ["--force"] * args.force + ["--show"] * args.show + ["--format", args.format]
+    return subprocess.run(again, env={**os.environ, "KERAS_BACKEND": "tensorflow"}).returncode
 
 
 def format_signature(rows: list[dict], run_dir, kind: str) -> str:

@@ -15,7 +15,12 @@ def add_commands(sub) -> dict:
     p = sub.add_parser("check", help="parse and type-check specs; errors with file:line:col")
     p.add_argument("specs", nargs="+", type=Path, help=".rec or .yaml spec files")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    p.add_argument("--table", action="store_true", help="print every node with its op, shape and parameters")
+    p.add_argument("--table", action="store_true",
+                   help="print every node with its op, shape and parameters, and each embedding table's bytes")
+    p.add_argument("--devices", type=int, default=1, metavar="N",
+                   help="--table: bytes per device under model parallel over N devices (`distribution: model`)")
+    p.add_argument("--shard-tables-above", type=int, metavar="ROWS",
+                   help="--devices: tables of more rows are row-sharded (default 100,000, as in training)")
 
     p = sub.add_parser("render", help="draw the architecture diagram (svg, png, pdf, dot)")
     p.add_argument("spec", type=Path)
@@ -77,7 +82,34 @@ def cmd_check(args) -> int:
             from recdsl.buildfolder import node_table
 
             print(node_table(spec))
+            print(_table_bytes(spec, args.devices, args.shard_tables_above))
     return status
+
+
+def _table_bytes(spec, devices: int, threshold: int | None) -> str:
+    """Each embedding table's float32 bytes and, over several devices, its bytes per device under
+    model parallel (recdsl.checker.memory.table_bytes)."""
+    from recdsl.buildfolder import format_table
+    from recdsl.checker.memory import SHARD_TABLES_ABOVE, size_text, table_bytes
+
+    if devices < 1:
+        raise UsageError(f"--devices must be at least 1, got {devices}")
+    threshold = SHARD_TABLES_ABOVE if threshold is None else threshold
+    tables, per_device = table_bytes(spec, devices, threshold)
+    head = ("table", "rows", "dim", "bytes") + ((f"per device ({devices})",) if devices > 1 else ())
+    def note(rows: int, nbytes: int, here: int) -> str:
+        if here < nbytes:
+            return " (row-sharded)"
+        return f" (replicated: {rows:,} rows do not divide by {devices})" if rows > threshold else ""
+
+    rows = [head] + [(name, f"{r:,}", str(d), size_text(b)) + ((size_text(p) + note(r, b, p),) if devices > 1 else ())
+                     for name, r, d, b, p in tables]
+    total = sum(b for *_, b, _ in tables)
+    footer = f"embedding tables: {size_text(total)}"
+    if devices > 1:
+        footer += (f"; per device under model parallel over {devices} devices (tables of more than "
+                   f"{threshold:,} rows row-sharded): model {size_text(per_device)}")
+    return format_table(rows, footer)
 
 
 def cmd_render(args) -> int:

@@ -19,6 +19,11 @@ def add_commands(sub) -> dict:
     _run_flags(p)
     p.add_argument("--force", action="store_true", help="replace a non-empty run folder")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in the same folder")
+    _distribution_flags(p)
+    p.add_argument("--backup-every-steps", type=int, metavar="N",
+                   help="back up inside an epoch every N steps, for --resume (default 0: off)")
+    p.add_argument("--backup-every-seconds", type=int, metavar="S",
+                   help="back up inside an epoch every S seconds (default 600; 0: off)")
 
     p = sub.add_parser("evaluate", help="AUC/logloss of a trained run on labelled data")
     p.add_argument("run", type=Path, help="a run folder written by `recdsl train`")
@@ -50,18 +55,35 @@ def _run_flags(p) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--precision", help="float32, mixed_float16 or mixed_bfloat16")
     p.add_argument("--jit", dest="jit_compile", choices=("auto", "on", "off"),
-                   help="XLA compilation (auto: on where it is faster: GPU, JAX, CPU with small tables)")
+                   help="XLA compilation (auto: on where it is faster: GPU, JAX, CPU with small tables "
+                        "and no dropout)")
     p.add_argument("--missing", choices=("error", "fill"), help="null/NaN values: stop (error) or fill and count")
     p.add_argument("--length-buckets", type=int, metavar="N",
                    help="batch rows of similar sequence length; cut sequences to a multiple of N (0: off)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
+                   help="when stdout is not a terminal, a progress line every SECONDS of training "
+                        "(default 30; 0: off); a terminal gets Keras' progress bar")
+
+
+def _distribution_flags(p) -> None:
+    """Scale-out (JAX backend; recdsl.training.distribution): the setting and the process flags."""
+    p.add_argument("--distribution", choices=("auto", "none", "data", "model"),
+                   help="auto (data parallel over several devices), none, data, or model (large tables row-sharded)")
+    p.add_argument("--shard-tables-above", type=int, metavar="ROWS",
+                   help="--distribution model: row-shard embedding tables of more rows (default 100,000)")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address (or RECDSL_COORDINATOR)")
+    p.add_argument("--num-processes", type=int, metavar="N", help="processes of the run (or RECDSL_NUM_PROCESSES)")
+    p.add_argument("--process-id", type=int, metavar="I", help="this process, 0..N-1 (or RECDSL_PROCESS_ID)")
 
 
 def _config(args):
     from recdsl.training.config import load_config
 
     overrides = {k: getattr(args, k, None) for k in ("epochs", "batch_size", "learning_rate", "optimizer", "seed",
-                                                     "precision", "jit_compile", "missing", "length_buckets")}
+                                                     "precision", "jit_compile", "missing", "length_buckets",
+                                                     "backup_every_steps", "backup_every_seconds",
+                                                     "distribution", "shard_tables_above")}
     return load_config(args.config, overrides)
 
 
@@ -69,6 +91,11 @@ def _verbose(args) -> int:
     if args.quiet:
         return 0
     return 1 if sys.stdout.isatty() else 2
+
+
+def _progress_every(args) -> float:
+    """Seconds between progress lines: only when stdout is not a terminal (which has Keras' bar)."""
+    return 0.0 if args.quiet or sys.stdout.isatty() else max(args.progress_every, 0.0)
 
 
 def _log(args):
@@ -88,10 +115,14 @@ def cmd_train(args) -> int:
         return _demo(args.output or Path("runs") / "demo", config, args, specs=[args.spec])
     spec = check_file(args.spec)
     out = args.output or Path("runs") / spec.name
+    from recdsl.training.distribution import processes_of
     from recdsl.training.fit import train
 
+    processes = processes_of(args.coordinator, args.num_processes, args.process_id)
     result = train(args.spec, args.train, args.valid, args.test, out, config=config, force=args.force,
-                   resume=args.resume, verbose=_verbose(args), log=_log(args))
+                   resume=args.resume, verbose=_verbose(args), log=_log(args), processes=processes,
+                   progress_every=_progress_every(args))
+    result.run_dir = out  # written by process 0 (the others' scratch folders are gone)
     _summary(result)
     return 0
 
@@ -115,12 +146,12 @@ def _check_synthetic_fits(spec_path, config) -> None:
 def _summary(result) -> None:
     from recdsl.training.diagnostics import warnings_of
     from recdsl.training.report import format_metrics_table
+    from recdsl.training.throughput import timing_line
 
     if result.metrics:
         print(format_metrics_table(result.metrics))
     t = result.timing
-    speed = f", {t['samples_per_sec']:,.0f} samples/s" if t.get("samples_per_sec") else ""
-    print(f"{t['epochs']} epoch(s) in {t['train_seconds']:.1f} s{speed}; best epoch {t['best_epoch']}")
+    print(timing_line(t))
     for stats in result.attention.values():
         for warning in warnings_of(stats):
             print(f"warning: {warning}")
@@ -182,7 +213,7 @@ def _demo(out: Path, config, args, specs, rows: int = DEMO_ROWS) -> int:
         if log:
             log(f"\n== {name} ==")
         results[name] = train(spec, files["train"], files["valid"], files["test"], out / name, config=config,
-                              verbose=_verbose(args), log=log)
+                              verbose=_verbose(args), log=log, progress_every=_progress_every(args))
     rows_md = ["| model | test AUC | test logloss | best epoch | train samples/s |", "| --- | ---: | ---: | ---: | ---: |"]
     for name, r in results.items():
         m = r.metrics.get("test", r.metrics.get("valid", {})).get("ctr", {})

@@ -19,6 +19,11 @@ positions, so a row's output is the same at any padded length; what changes is w
 rows share a batch (in-memory data: the epoch's shuffled rows sorted by length, cut
 into batches, batches in random order; streamed data: `tf.data.Dataset.group_by_window`
 on the shuffle buffer's output).
+
+Processes of one distributed run (recdsl.training.distribution): a split with `shard=(i, n)`
+reads only its part of the files (recdsl.data.source.shard_of: whole files round robin when there
+are at least n, else every n-th row of each), cached or streamed alike; `keep_first` cuts a
+cached shard to the rows every process has.
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ class Split:
     inputs: dict | None = None    # cached numpy model inputs
     targets: dict | None = None   # cached numpy labels, by output
     extras: dict | None = None    # pass-through columns (predict's id columns)
+    shard: tuple = (0, 1)         # (process, processes): this process reads source.shard_of's part
 
     def __post_init__(self):
         self.paths = source.resolve(self.paths)
@@ -57,7 +63,7 @@ class Split:
 
     def _chunks(self, fixes: FixLog):
         yield from source.read(self.paths, self.pre.schema, fixes, missing=self.missing, labels=self.labels,
-                               extra_columns=self.extra_columns)
+                               extra_columns=self.extra_columns, shard=self.shard)
 
     def load(self) -> "Split":
         """Read, check and preprocess every file into memory (chunk by chunk)."""
@@ -91,16 +97,18 @@ class Split:
         import pyarrow.parquet as pq
 
         rows = 0
-        for path in self.paths:
+        files, _, row_count = source.shard_of(self.paths, *self.shard)
+        for path in files:
             if source._format(path) == "parquet":
                 rows += pq.ParquetFile(path).metadata.num_rows
             else:
                 rows += max(1, path.stat().st_size // 100)
-        return rows
+        return rows // row_count
 
     def dataset(self, batch_size: int, shuffle_buffer: int = 100_000, seed: int | None = None, repeat=False,
                 length_buckets: int = 0):
-        """A streaming tf.data pipeline of (inputs, labels) batches; fixes are counted as it runs.
+        """A streaming tf.data pipeline of (inputs, labels) batches; the first whole pass over the
+        files counts the split's rows, positive rates and fixes (`rows`, `label_rate`, `fixes`).
         length_buckets > 0 groups rows by sequence length (see the module docstring)."""
         import tensorflow as tf
 
@@ -120,10 +128,17 @@ class Split:
             for lab in schema.labels:
                 signature[label_key(lab.output)] = tf.TensorSpec([None], tf.float32)
 
-        def generate():
-            for chunk in self._chunks(self.fixes):
+        def generate():  # the first whole pass sets rows, label_rate and fixes (each pass re-reads the files)
+            fixes, rows, positives = FixLog(self.name), 0, {}
+            for chunk in self._chunks(fixes):
                 raw = self.pre.coerce(chunk)
+                rows += chunk.rows
+                for lab in schema.labels if self.labels else ():
+                    positives[lab.output] = positives.get(lab.output, 0.0) + float(raw[label_key(lab.output)].sum())
                 yield {k: raw[k] for k in signature}
+            if not self.rows:
+                self.rows, self.fixes.entries = rows, fixes.entries
+                self.label_rate = {k: v / rows for k, v in positives.items()} if rows else {}
 
         def split(raw):
             inputs = self.pre.transform(raw)
@@ -152,17 +167,32 @@ class Split:
         ds = ds.group_by_window(key, lambda _, rows: rows.batch(batch_size), window_size=batch_size)
         return ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
+    def keep_first(self, rows: int) -> "Split":
+        """The cached split cut to its first `rows` rows (processes of one run train equal shards)."""
+        if rows < self.rows:
+            cut = {k: v[:rows] for k, v in self.inputs.items()}
+            self.inputs, self.targets = cut, {k: v[:rows] for k, v in self.targets.items()}
+            self.extras = {k: v[:rows] for k, v in (self.extras or {}).items()}
+            self.rows = rows
+        return self
+
     def batches_per_epoch(self, batch_size: int) -> int:
         """Batches in one epoch of the cached split (the last one may be short)."""
         return -(-self.rows // batch_size)
 
-    def training_dataset(self, batch_size: int, length_buckets: int = 0, seed: int | None = None):
+    def training_dataset(self, batch_size: int, length_buckets: int = 0, seed: int | None = None, skip: int = 0):
         """An endless tf.data stream of (inputs, labels) batches of the cached split, epoch
         after epoch: each run of `batches_per_epoch(batch_size)` batches holds every row once,
         in a new order drawn from `seed`. Without length buckets the batches are random; with
         them, the epoch's shuffled rows are sorted by used length (stably, so equal lengths
         stay shuffled), cut into batches and the batches shuffled, and each batch's sequences
         are cut with `cut_to_used_length`.
+
+        The orders are drawn one epoch after another from one generator seeded with `seed`, so
+        epoch e's order follows from the seed and e alone, and each iteration of the dataset
+        starts again from the seed. `skip` drops that many batches at the start without reading
+        them (a resumed run: epochs x batches_per_epoch + the steps done in the next epoch), and
+        the stream goes on with the batches an uninterrupted one has there.
 
         One stream for the whole of training, so `model.fit(ds, steps_per_epoch=...)` keeps a
         single iterator: a fresh tf.data iterator per epoch (what fit does with a finite
@@ -172,19 +202,21 @@ class Split:
 
         names = bucketed_inputs(self.pre.schema, length_buckets)
         lengths = np.max([used_lengths(self.inputs[n]) for n in names], axis=0) if names else None
-        rng = np.random.default_rng(seed)
         starts = np.arange(0, self.rows, batch_size)
 
         def batches():
+            rng, left = np.random.default_rng(seed), skip
             while self.rows:
                 order = rng.permutation(self.rows)
+                starts_now = rng.permutation(starts) if names else starts
+                if left >= len(starts_now):  # a whole skipped epoch: only its draws are needed
+                    left -= len(starts_now)
+                    continue
                 if names:
                     order = order[np.argsort(lengths[order], kind="stable")]
-                    starts_now = rng.permutation(starts)
-                else:
-                    starts_now = starts
-                for start in starts_now:
+                for start in starts_now[left:]:
                     yield order[start:start + batch_size]
+                left = 0
 
         inputs = {k: tf.constant(v) for k, v in self.inputs.items()}
         targets = {k: tf.constant(v) for k, v in self.targets.items()}

@@ -26,6 +26,7 @@ import numpy as np
 from recdsl.data.errors import DataError, FixLog
 from recdsl.data.keys import is_bookkeeping, length_key, missing_key
 from recdsl.data.lookups import INT_OOV_TOKEN, KERAS_OOV, OOV_KEY, oov_token, table_layer
+from recdsl.data.row_counts import ROW_COUNTS, RowCounter
 from recdsl.data.schema import Column, Schema, Table
 from recdsl.ops.rows import OOV_ROW, PADDING_ROW, RESERVED_ROWS
 
@@ -38,6 +39,7 @@ class Preprocessor:
     schema: Schema
     tables: dict = field(default_factory=dict)    # table name -> {"dtype": "int64"|"string", "vocabulary": [...]}
     numerics: dict = field(default_factory=dict)  # feature -> {"mean": [...], "variance": [...], "min": [...], "max": [...]}
+    row_counts: dict = field(default_factory=dict)  # table -> {"rows", "counts"}: DIN's n_j (recdsl.data.row_counts)
     _layers: dict = field(default_factory=dict, repr=False)
     _fn: object = field(default=None, repr=False)
 
@@ -46,8 +48,9 @@ class Preprocessor:
     @classmethod
     def fit(cls, chunks, schema: Schema) -> "Preprocessor":
         """One pass over training chunks (recdsl.data.source.read, whose `paths` an empty
-        result names): vocabularies and statistics."""
+        result names): vocabularies, statistics and each table's row counts."""
         counts: dict[str, dict] = {name: {} for name, t in schema.tables.items() if t.learned}
+        counter = RowCounter(schema)
         kinds: dict[str, set] = {name: set() for name in schema.tables}
         moments: dict[str, list] = {}
         rows = 0
@@ -59,6 +62,7 @@ class Preprocessor:
                     _accumulate(moments.setdefault(col.feature, [0, 0.0, 0.0, np.inf, -np.inf]), x)
                     continue
                 kinds[col.table.name].add("string" if x.dtype == object else "int64")
+                counter.add(chunk.arrays, col)
                 if col.table.learned:
                     valid = _valid_values(chunk.arrays, col)
                     values, n = np.unique(valid, return_counts=True)
@@ -100,6 +104,7 @@ class Preprocessor:
                 pre.numerics[col.feature] = {"mean": _floats(mean, col.size), "variance": _floats(var, col.size),
                                              "min": _floats(lo, col.size), "max": _floats(hi, col.size),
                                              "count": int(np.min(n))}
+        pre.row_counts = counter.rows(pre)
         return pre
 
     # --- persistence ------------------------------------------------------------------------
@@ -108,7 +113,7 @@ class Preprocessor:
         from recdsl.data.schema import schema_to_json
 
         return {"format": FORMAT_VERSION, "tables": self.tables, NUMERIC_STATS: self.numerics,
-                "schema": schema_to_json(self.schema)}
+                "schema": schema_to_json(self.schema), ROW_COUNTS: self.row_counts}
 
     def save(self, path) -> Path:
         path = Path(path)
@@ -127,7 +132,8 @@ class Preprocessor:
         if data.get("format") != FORMAT_VERSION:
             raise DataError(f"{path}: preprocessing format {data.get('format')!r} is not supported "
                             f"(this recdsl writes {FORMAT_VERSION})")
-        return cls(schema_from_json(data["schema"]), data["tables"], data[NUMERIC_STATS])
+        return cls(schema_from_json(data["schema"]), data["tables"], data[NUMERIC_STATS],
+                   data.get(ROW_COUNTS, {}))  # a run saved before row counts: n_j = 1
 
     # --- transforming -----------------------------------------------------------------------
 
@@ -241,7 +247,9 @@ class Preprocessor:
         return {k: v.numpy() for k, v in self._fn(feed).items()}
 
     def oov_rows(self, arrays: dict, inputs: dict, fixes: FixLog, file: str, first_row: int) -> None:
-        """Count rows whose values were unseen (mapped to the OOV row) but not missing."""
+        """Count rows whose values were unseen (mapped to the OOV row) but not missing. A learned
+        vocabulary cut by max_tokens (it saw more values than it keeps) maps the values beyond
+        the cut there too: in the training split, whose every value was seen, that is all of them."""
         for col in self.schema.columns:
             if col.is_numeric or col.table.hashed:
                 continue
@@ -249,8 +257,15 @@ class Preprocessor:
             oov = ids == OOV_ROW
             hit = oov.any(axis=1) if col.is_list else oov & ~arrays[missing_key(col.feature)]
             if hit.any():
-                fixes.add(col.column, "unseen value -> OOV row", int(hit.sum()), file,
+                fixes.add(col.column, self._oov_reason(col, fixes.split), int(hit.sum()), file,
                           int(np.flatnonzero(hit)[0]) + first_row)
+
+    def _oov_reason(self, col: Column, split: str) -> str:
+        entry = self.tables.get(col.table.name, {})
+        if entry.get("seen", 0) <= len(entry.get("vocabulary", ())):
+            return "unseen value -> OOV row"
+        cut = f"beyond max_tokens={col.table.max_tokens}"
+        return f"{cut} -> OOV row" if split == "train" else f"unseen in training or {cut} -> OOV row"
 
     def vocabulary_sizes(self) -> dict:
         return {name: len(t["vocabulary"]) for name, t in self.tables.items() if "vocabulary" in t}

@@ -90,25 +90,73 @@ def _format(path: Path, strict: bool = True) -> str | None:
     return fmt
 
 
+def shard_of(paths: list, index: int, count: int) -> tuple[list, int, int]:
+    """What process `index` of `count` reads of the files `paths`: (files, row index, row count).
+
+    At least as many files as processes: file-level round robin (files index, index + count, ...,
+    every row of each). Fewer files: every file, row-level, chunk by chunk as the file streams: the
+    rows at positions p = first_row - 1 + (position in the chunk) with p % count == index (p is the
+    file row number - 1 unless rows without a label were dropped before it). Every row is read by
+    exactly one process."""
+    if count <= 1:
+        return list(paths), 0, 1
+    if len(paths) >= count:
+        return list(paths)[index::count], 0, 1
+    return list(paths), index, count
+
+
 class Reading:
-    """The checked chunks of every file in `paths`, streamed when iterated; `paths` are the
-    resolved files (so an empty result can name them)."""
+    """The checked chunks of every file in `paths` (of `shard` = (index, count): shard_of's part
+    of them), streamed when iterated; `paths` are the resolved files (so an empty result can name
+    them)."""
 
     def __init__(self, paths, schema: Schema, fixes: FixLog, missing: str, chunk_rows: int, labels: bool,
-                 extra_columns):
+                 extra_columns, shard=(0, 1)):
         self.paths = resolve(paths)
+        self.files, self.row_index, self.row_count = shard_of(self.paths, *shard)
         self._args = (schema, fixes, missing, chunk_rows, labels, tuple(extra_columns))
 
     def __iter__(self) -> Iterator[Chunk]:
-        for path in self.paths:
-            yield from _read_file(path, *self._args)
+        for path in self.files:
+            for chunk in _read_file(path, *self._args):
+                yield chunk if self.row_count == 1 else _rows_of_shard(chunk, self.row_index, self.row_count)
+
+
+def _rows_of_shard(chunk: Chunk, index: int, count: int) -> Chunk:
+    """The rows of `chunk` at positions p (shard_of) with p % count == index."""
+    keep = (np.arange(chunk.first_row - 1, chunk.first_row - 1 + len(next(iter(chunk.arrays.values()))))
+            % count) == index
+    return Chunk(chunk.file, chunk.first_row, int(keep.sum()), {k: v[keep] for k, v in chunk.arrays.items()})
 
 
 def read(paths, schema: Schema, fixes: FixLog, *, missing: str = "error",
-         chunk_rows: int = CHUNK_ROWS, labels: bool = True, extra_columns=()) -> Reading:
-    """Checked chunks of every file in `paths`. `labels=False` skips label columns
-    (prediction); `extra_columns` are passed through untouched (ids for `predict`)."""
-    return Reading(paths, schema, fixes, missing, chunk_rows, labels, extra_columns)
+         chunk_rows: int = CHUNK_ROWS, labels: bool = True, extra_columns=(), shard=(0, 1)) -> Reading:
+    """Checked chunks of every file in `paths` (of shard (index, count) only: shard_of).
+    `labels=False` skips label columns (prediction); `extra_columns` are passed through untouched
+    (ids for `predict`)."""
+    return Reading(paths, schema, fixes, missing, chunk_rows, labels, extra_columns, shard)
+
+
+def read_rows(rows, schema: Schema, fixes: FixLog, *, missing: str = "error", labels: bool = False,
+              file: str = "<rows>") -> Chunk:
+    """Rows given in Python, checked and converted as a file's are: a list of dicts (one per row)
+    or a dict of columns (name -> list of values), with the columns a file would need."""
+    import pyarrow as pa
+
+    wanted = [c.column for c in schema.columns] + ([lab.column for lab in schema.labels] if labels else [])
+    try:
+        batch = (pa.RecordBatch.from_pydict(rows) if isinstance(rows, dict) else pa.RecordBatch.from_pylist(list(rows)))
+    except (TypeError, ValueError, pa.ArrowException) as exc:
+        raise DataError(f"the rows cannot be read as a table: {_arrow_text(exc)}", file=file,
+                        hint="give a list of dicts (one per row) or a dict of equal-length column lists") from None
+    have = batch.schema.names
+    for name in dict.fromkeys(wanted):
+        if name not in have:
+            from recdsl.lang.suggest import did_you_mean
+
+            raise DataError(f"column {name!r} is missing", file=file,
+                            hint=did_you_mean(name, have) or f"the rows have {', '.join(have[:12]) or 'no columns'}")
+    return _convert(batch, file, 1, schema, fixes, missing, labels, ())
 
 
 def column_names(path: Path) -> list[str]:

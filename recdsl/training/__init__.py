@@ -4,6 +4,8 @@
     runs.py         the run folder: check, prepare, status, load a finished run
     lock.py         the lock that gives a run folder one owner
     config.py       run settings
+    distribution.py scale-out on JAX: data/model parallel, the LayoutMap, the processes of a run
+    scaled.py       a multi-process run's hooks: equal shards, local batch, the gathered twin model
     compilation.py  Keras setup, distribution strategy, XLA choice, compile (heads' losses/metrics)
     progress.py     history, best epoch, early stopping and the backup that --resume continues
     callbacks.py    the Keras callbacks of a run (timing, divergence, exact validation, progress)

@@ -1,12 +1,14 @@
-"""The Keras callbacks of a training run: epoch timing, the divergence guard, exact validation
-metrics, the run's progress (history, best epoch, early stopping, checkpoint, backup:
-recdsl.training.progress) and TensorBoard.
+"""The Keras callbacks of a training run: epoch timing, the divergence guard, the L2 penalty and
+the progress lines (recdsl.training.runlog), exact validation metrics, the run's progress
+(history, best epoch, early stopping, checkpoint, backup: recdsl.training.progress) and
+TensorBoard (train and validation under one tag, step scalars: recdsl.training.runlog).
 
 Keras is imported inside the functions: importing this module stays cheap.
 
 Test hooks (for tests/training/test_resume.py, which kills runs to check that they resume):
 RECDSL_TEST_KILL_AFTER_BATCHES=N kills the process with SIGKILL after its Nth training batch,
-RECDSL_TEST_KILL_AFTER_EPOCHS=N after its Nth epoch has been backed up.
+RECDSL_TEST_KILL_AFTER_EPOCHS=N after its Nth epoch has been backed up; RECDSL_TEST_KILL_SIGNAL=TERM
+sends SIGTERM instead (a preemption: recdsl.training.backup).
 """
 from __future__ import annotations
 
@@ -21,8 +23,10 @@ import numpy as np
 
 from recdsl.data.pipeline import Split
 from recdsl.ops.heads import head_of
+from recdsl.training.backup import step_backup
 from recdsl.training.config import RunConfig
 from recdsl.training.progress import Progress, run_progress
+from recdsl.training.runlog import penalty_log, progress_lines, run_tensorboard
 from recdsl.training.runs import TrainingDiverged
 from recdsl.training.scoring import predict_split, scores_metrics
 
@@ -49,17 +53,24 @@ def _classes():
     import keras
 
     class EpochTiming(keras.callbacks.Callback):
-        """Wall time of each epoch's training steps (validation excluded: it runs after)."""
+        """Wall time of each epoch's training steps (validation excluded: it runs after), and of
+        its first step (`first_step_times`: tracing and compiling happen there)."""
 
         def __init__(self):
             super().__init__()
             self.epoch_times: list[float] = []
+            self.first_step_times: list[float | None] = []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._t = time.perf_counter()
+            self._t, self._first = time.perf_counter(), None
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self._first is None:
+                self._first = time.perf_counter() - self._t
 
         def on_epoch_end(self, epoch, logs=None):
             self.epoch_times.append(time.perf_counter() - self._t)
+            self.first_step_times.append(self._first)
 
     class ExactValidation(keras.callbacks.Callback):
         """Exact validation metrics each epoch (numpy AUC, not the thresholded streaming estimate),
@@ -119,7 +130,7 @@ def _classes():
             if left is not None:
                 setattr(self, what, left - 1)
                 if left == 1:
-                    os.kill(os.getpid(), signal.SIGKILL)
+                    os.kill(os.getpid(), getattr(signal, f"SIG{os.environ.get('RECDSL_TEST_KILL_SIGNAL', 'KILL')}"))
 
     return EpochTiming, ExactValidation, DivergenceGuard, KillSwitch
 
@@ -142,16 +153,22 @@ def _kill_switch(classes):
 
 
 def run_callbacks(keras, run_dir: Path, valid: Split | None, labels, config: RunConfig, *,
-                  monitor: str, mode: str, progress: Progress, timing) -> list:
-    """Every callback of a run after the timing one, in the order Keras calls them."""
+                  monitor: str, mode: str, progress: Progress, timing, log=None, progress_every: float = 0.0,
+                  train_rows: int | None = None, rows_approximate: bool = False) -> list:
+    """Every callback of a run after the timing one, in the order Keras calls them. With
+    progress_every > 0 and a log, a progress line every progress_every seconds
+    (recdsl.training.runlog; train_rows: the rows of an epoch, approximate for streamed data)."""
     classes = _classes()
-    callbacks = [classes[2]()]
+    callbacks = [classes[2](), penalty_log(labels)]
+    callbacks += progress_lines(progress_every, log, total_rows=train_rows, approximate=rows_approximate,
+                                batch_size=config.batch_size, epochs=config.epochs)
     if valid is not None:
         callbacks.append(exact_validation(valid, labels, config.eval_batch_size))
     restore_best = valid is not None and config.patience > 0
     callbacks.append(run_progress(run_dir, progress, timing, monitor=monitor, mode=mode,
                                   patience=config.patience if restore_best else 0, restore_best=restore_best))
     if keras.backend.backend() == "tensorflow":
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False,
-                                                     profile_batch=0))
+        callbacks.append(run_tensorboard(run_dir / "logs", labels))
+    callbacks.append(step_backup(run_dir, progress, every_steps=config.backup_every_steps,
+                                 every_seconds=config.backup_every_seconds))  # after run_progress
     return callbacks + _kill_switch(classes)

@@ -1,20 +1,21 @@
-"""Keras before fitting: seed and precision, the distribution strategy, whether to use XLA, and
-the compile call (optimizer, each output head's loss, weight and live metrics).
+"""Keras before fitting: seed and precision, the distribution, whether to use XLA, and the
+compile call (optimizer, each output head's loss, weight and live metrics).
 
-Several GPUs: under the TensorFlow backend the model is built in a
-tf.distribute.MirroredStrategy scope when more than one GPU is visible (one machine);
-with TF_CONFIG set (several machines) in a MultiWorkerMirroredStrategy scope. Under JAX with
-several devices, Keras' keras.distribution.DataParallel over all of them (unless a distribution
-is set already); recdsl.training.scoring pads what it scores to a multiple of the devices, and
-fit trims each training batch to one.
+Distribution (run setting `distribution`, recdsl.training.distribution): under JAX the keras
+Distribution of `distribution_of` (data or model parallel over every device of every process;
+auto: data parallel when there are several devices) unless one is set already;
+recdsl.training.scoring pads what it scores to a multiple of the batch shards, and fit trims
+each training batch to one. Under TensorFlow one process only: a tf.distribute.MirroredStrategy
+scope when several GPUs are visible (auto); TF_CONFIG, processes and data/model are refused with
+the JAX command (Keras 3's fit does not train with MultiWorkerMirroredStrategy).
 """
 from __future__ import annotations
 
 import contextlib
-import os
 
 from recdsl.ops.heads import head_of
 from recdsl.training.config import OPTIMIZERS, RunConfig
+from recdsl.training.distribution import Processes, check_backend, distribution_of
 
 #: On CPU, XLA is used only when every embedding table is at most this many parameters: XLA
 #: turns the sparse gradient of a lookup into a dense update of the whole table, which costs
@@ -31,34 +32,34 @@ def keras_setup(config: RunConfig):
     return keras
 
 
-def _strategy(keras):
-    """TensorFlow backend: MultiWorkerMirroredStrategy when TF_CONFIG describes a cluster,
-    MirroredStrategy when one machine has several GPUs, else None."""
-    if keras.backend.backend() != "tensorflow":
+def _strategy(keras, config: RunConfig, processes: Processes):
+    """TensorFlow backend: MirroredStrategy when one machine has several GPUs (auto), else None;
+    what it cannot do is refused (distribution.check_backend)."""
+    check_backend(keras.backend.backend(), config.distribution, processes)
+    if keras.backend.backend() != "tensorflow" or config.distribution != "auto":
         return None
     import tensorflow as tf
 
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return None
 
 
-def _jax_data_parallel(keras) -> None:
-    """Under JAX with several devices and no distribution set: data parallel over all of them."""
+def _jax_distribution(keras, config: RunConfig, spec, processes: Processes) -> None:
+    """Under JAX and no distribution set: the run's (distribution_of over every device)."""
     if keras.backend.backend() != "jax" or keras.distribution.distribution() is not None:
         return
-    if len(keras.distribution.list_devices()) > 1:
-        keras.distribution.set_distribution(keras.distribution.DataParallel())
+    found = distribution_of(config, spec, keras.distribution.list_devices(), processes)
+    if found is not None:
+        keras.distribution.set_distribution(found)
 
 
-def build_model(spec, labels, config: RunConfig, keras):
+def build_model(spec, labels, config: RunConfig, keras, processes: Processes = Processes()):
     """The spec's model, compiled, in the distribution strategy's scope."""
     from recdsl.emitter import emit
 
-    strategy = _strategy(keras)
-    _jax_data_parallel(keras)
+    strategy = _strategy(keras, config, processes)
+    _jax_distribution(keras, config, spec, processes)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = emit(spec)
         compile_model(model, labels, config, keras, use_xla(config.jit_compile, keras, spec))
@@ -67,7 +68,8 @@ def build_model(spec, labels, config: RunConfig, keras):
 
 def use_xla(setting: str, keras, spec=None) -> bool:
     """jit_compile: on/off as given; auto = on under JAX or with a GPU; on CPU under TensorFlow
-    on when the spec's embedding tables are small (XLA_CPU_TABLE_LIMIT); off under torch."""
+    on when the spec's embedding tables are small (XLA_CPU_TABLE_LIMIT) and no node draws random
+    numbers in training (xla_loses_on_cpu); off under torch."""
     if setting in ("on", "off"):
         return setting == "on"
     backend = keras.backend.backend()
@@ -79,8 +81,21 @@ def use_xla(setting: str, keras, spec=None) -> bool:
 
     if tf.config.list_physical_devices("GPU"):
         return True
-    tables = [n.params for n in (spec.nodes if spec is not None else ()) if n.kind == "feature"]
-    return spec is not None and max(tables, default=0) <= XLA_CPU_TABLE_LIMIT
+    if spec is None or xla_loses_on_cpu(spec):
+        return False
+    tables = [n.params for n in spec.nodes if n.kind == "feature"]
+    return max(tables, default=0) <= XLA_CPU_TABLE_LIMIT
+
+
+#: Arguments that make an op draw random numbers at every training step when above 0. XLA on CPU
+#: draws them slowly: with dropout=0.1 a transformer block trains 14-19x slower under XLA, an MLP
+#: 4x, while the same specs without dropout train as fast or faster (bench/xla_ops.py).
+RANDOM_ARGS = ("dropout",)
+
+
+def xla_loses_on_cpu(spec) -> list[str]:
+    """The nodes (name: argument=value) that make XLA slower than TensorFlow's graphs on CPU."""
+    return [f"{n.name}: {a}={n.arg(a)}" for n in spec.nodes for a in RANDOM_ARGS if (n.arg(a) or 0) > 0]
 
 
 def compile_model(model, labels, config: RunConfig, keras, jit: bool) -> None:

@@ -24,7 +24,7 @@ class RunConfig:
     patience: int = 2                 # early stopping: epochs without improvement of `monitor`
     monitor: str = "auc"              # auc | logloss | loss: on validation, first output
     seed: int = 2024
-    jit_compile: str = "auto"         # auto (GPU, JAX; CPU when embedding tables are small) | on | off
+    jit_compile: str = "auto"         # auto (GPU, JAX; CPU: small tables, no dropout) | on | off
     precision: str = "float32"
     steps_per_execution: int = 1
     missing: str = "error"            # error | fill (see recdsl.data.source)
@@ -32,6 +32,10 @@ class RunConfig:
     shuffle_buffer: int = 100_000     # streamed data only
     length_buckets: int = 0           # N > 0: batch rows of similar sequence length, cut to a multiple of N
     eval_batch_size: int = 8192
+    backup_every_steps: int = 0       # back up inside an epoch every N steps (0: off) ...
+    backup_every_seconds: int = 600   # ... and every N seconds (0: off); always at each epoch's end
+    distribution: str = "auto"        # auto | none | data | model (recdsl.training.distribution)
+    shard_tables_above: int = 100_000  # distribution model: tables of more rows are row-sharded
     columns: dict = field(default_factory=dict)     # feature/output name -> data column
     separators: dict = field(default_factory=dict)  # list feature -> CSV separator
     id_columns: list = field(default_factory=list)  # predict: columns copied next to the scores
@@ -49,6 +53,8 @@ class RunConfig:
             bad("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.missing not in ("error", "fill"):
             bad("missing", f"{self.missing!r} is not one of error, fill")
+        if self.distribution not in ("auto", "none", "data", "model"):
+            bad("distribution", f"{self.distribution!r} is not one of auto, none, data, model")
         if self.jit_compile not in ("auto", "on", "off"):
             bad("jit_compile", f"{self.jit_compile!r} is not one of auto, on, off (or true/false)")
         if self.monitor not in ("auc", "logloss", "loss"):
@@ -56,7 +62,8 @@ class RunConfig:
         for key in ("batch_size", "epochs", "steps_per_execution", "eval_batch_size"):
             if getattr(self, key) < 1:
                 bad(key, f"must be at least 1, got {getattr(self, key)}")
-        for key in ("patience", "cache_mb", "shuffle_buffer", "length_buckets"):
+        for key in ("patience", "cache_mb", "shuffle_buffer", "length_buckets", "backup_every_steps",
+                    "backup_every_seconds", "shard_tables_above"):
             if getattr(self, key) < 0:
                 bad(key, f"must not be negative, got {getattr(self, key)}")
         if not self.learning_rate > 0:

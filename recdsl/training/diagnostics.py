@@ -1,4 +1,6 @@
-"""Attention diagnostics: the weights every `din`/`attention` pool gives the history positions.
+"""Attention diagnostics: the weights every attention op (OpSpec.attention: din, attention,
+traditional_attention, and self_attention / cross_attention averaged over heads and queries)
+gives the history positions.
 
 The quickest way to see a target attention that is not working is the distribution of its
 weights: if they are nearly uniform within each row, the pool is an expensive average.

@@ -12,7 +12,6 @@ interrupted. Progress goes to `log` (a callable taking one line; None: silent).
 from __future__ import annotations
 
 import shutil
-import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +27,19 @@ from recdsl.training.callbacks import epoch_timing, monitor_of, run_callbacks
 from recdsl.training.compilation import build_model, compile_model, keras_setup
 from recdsl.training.config import RunConfig
 from recdsl.training.diagnostics import attention_report
+from recdsl.training.distribution import Processes, folder_of, start
 from recdsl.training.fitloop import fit, fit_args, say
 from recdsl.training.history import best_epoch
 from recdsl.training.lock import RunLock
-from recdsl.training.progress import BACKUP, Progress, restore, write_history
-from recdsl.training.runs import RunError, TrainingDiverged, check_run_dir, prepare_run_dir, read_info
+from recdsl.training.progress import BACKUP, Progress, link_or_copy, restore, save_model_file, write_history
+from recdsl.training.row_frequency import set_row_frequencies
+from recdsl.training.runs import RunError, RunInterrupted, TrainingDiverged, check_run_dir, prepare_run_dir, read_info
+from recdsl.training.scaled import ScaledRun
 from recdsl.training.scoring import split_metrics
+from recdsl.training.throughput import throughput
 
+#: the run settings a resumed run may change (how often it backs up)
+RESUME_MAY_CHANGE = ("backup_every_steps", "backup_every_seconds")
 #: the run settings the report shows, in its order
 REPORTED_SETTINGS = ("optimizer", "learning_rate", "batch_size", "epochs", "patience", "monitor", "seed",
                      "jit_compile", "precision", "missing", "length_buckets")
@@ -58,33 +63,45 @@ class RunResult:
 
 def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/run", *,
           config: RunConfig | None = None, force: bool = False, resume: bool = False,
-          verbose: int = 1, log=None) -> RunResult:
+          verbose: int = 1, log=None, progress_every: float = 0.0, processes: Processes | None = None,
+          spec_source: tuple | None = None) -> RunResult:
     """Train the spec at `spec_path` and write the run folder `out`; returns what it holds.
 
     force replaces a non-empty folder; resume continues an interrupted run in it. verbose is
-    Keras' fit verbosity; log receives progress lines (None: silent). Raises TrainingDiverged when
-    the loss stops being finite, RunFolderBusy when another run owns `out`."""
+    Keras' fit verbosity; log receives progress lines (None: silent), with progress_every > 0 also
+    one every progress_every seconds of training (rows, samples/s, loss, ETA). Raises
+    TrainingDiverged when the loss stops being finite, RunFolderBusy when another run owns `out`.
+    processes: this process of a multi-process run (recdsl.training.distribution). spec_source:
+    (the CheckedSpec, its .rec text) of a spec given as text, which `spec_path` then only names."""
     config = (config or RunConfig()).validate()
+    processes = processes or Processes()
+    start(processes, config.distribution)  # refuses what the backend cannot do; before anything computes with JAX
+    out, scaled = folder_of(out, processes, resume), ScaledRun(processes, config)
     clock = {"start": time.perf_counter()}
-    spec = check_file(spec_path)
-    spec_text = Path(spec_path).read_text(encoding="utf-8-sig")
+    if spec_source is not None:
+        spec, spec_text = spec_source
+    else:
+        spec, spec_text = check_file(spec_path), Path(spec_path).read_text(encoding="utf-8-sig")
     check_run_dir(out, force=force, resume=resume)
     with RunLock(out, log):
         schema = schema_of(spec, config.columns, config.separators)
-        pre, splits, streamed = _load_data(schema, train_paths, valid_paths, test_paths, config, log)
+        pre, splits, streamed = _load_data(schema, train_paths, valid_paths, test_paths, config, log,
+                                           shard=(processes.index % scaled.shards, scaled.shards))
+        scaled.equalize(splits["train"], streamed)
         clock["data"] = time.perf_counter()
         run_dir = prepare_run_dir(out, force=force, resume=resume)  # only now: bad data leaves nothing behind
         progress = _resumed(run_dir, config, spec_text, streamed, log) if resume else None
         info = {"spec": str(spec_path), "model": spec.name, "config": config.to_dict(),
                 "data": _data_summary(splits), "vocabulary_sizes": pre.vocabulary_sizes()}
         run = _Run(run_dir, spec, spec_text, schema, pre, splits, config, info, progress or Progress(), clock)
+        run.scaled = scaled
         try:
-            return run.train(streamed, verbose, log)
+            return run.train(streamed, verbose, log, progress_every)
         except TrainingDiverged as stop:
             run.fail(stop)
             raise
-        except KeyboardInterrupt:
-            run.record("interrupted")
+        except (KeyboardInterrupt, RunInterrupted):
+            run.record("interrupted", history=True)
             raise
         except OSError as problem:
             run.record("failed", error=str(problem), history=True)
@@ -102,9 +119,11 @@ def _resumed(run_dir: Path, config: RunConfig, spec_text: str, streamed: bool, l
     over); refused when the spec or a setting differs from the interrupted run's."""
     progress = Progress.load(run_dir)
     if progress is None:  # prepare_run_dir emptied the folder: the run starts over
+        say(log, f"nothing to resume in {run_dir} (no backup was made yet): training from the start")
         return None
     before = read_info(run_dir).get("config", {})
-    changed = [f"{k}: {before.get(k)!r} -> {v!r}" for k, v in config.to_dict().items() if before.get(k) != v]
+    changed = [f"{k}: {before.get(k)!r} -> {v!r}" for k, v in config.to_dict().items()
+               if before.get(k) != v and k not in RESUME_MAY_CHANGE]
     old_spec = run_dir / "spec.rec"
     if old_spec.is_file() and old_spec.read_text(encoding="utf-8") != spec_text:
         changed.insert(0, "the spec")
@@ -113,9 +132,11 @@ def _resumed(run_dir: Path, config: RunConfig, spec_text: str, streamed: bool, l
                        f"({'; '.join(changed)})",
                        hint="resume with the same spec, config and flags, or pass --force to start over")
     say(log, f"resuming {run_dir} after epoch {progress.epochs}"
+              + (f" and {progress.step} step(s) of epoch {progress.epochs + 1}" if progress.step else "")
               + (" (streamed data: the epochs after it are shuffled differently than in an uninterrupted run)"
                  if streamed and not progress.done(config.epochs) else ""))
     progress.resumed.append(progress.epochs)
+    progress.resumed_steps.append(progress.step)
     return progress
 
 
@@ -133,6 +154,8 @@ class _Run:
         info = {**self.info, "status": status, **extra}
         if self.progress.resumed:
             info["resumed_after_epochs"] = self.progress.resumed
+            if any(self.progress.resumed_steps):
+                info["resumed_after_steps"] = self.progress.resumed_steps
         try:
             if history and self.progress.epochs:
                 write_history(self.run_dir, self.progress.history)
@@ -141,36 +164,52 @@ class _Run:
             if status == "running":
                 raise
 
-    def train(self, streamed: bool, verbose: int, log) -> RunResult:
+    def train(self, streamed: bool, verbose: int, log, progress_every: float = 0.0) -> RunResult:
         run_dir, config, progress = self.run_dir, self.config, self.progress
         self.record("running")
         with atomic_path(run_dir / "preprocessing.json") as tmp:
             self.pre.save(tmp)
         write_text(run_dir / "spec.rec", self.spec_text)
         keras = keras_setup(config)
-        model = build_model(self.spec, self.schema.labels, config, keras)
+        model = build_model(self.spec, self.schema.labels, config, keras, self.scaled.processes)
+        set_row_frequencies(model, self.spec, self.pre)  # DIN's n_j for the mini-batch-aware L2
         self.clock["build"] = time.perf_counter()
         valid, train_split = self.splits.get("valid"), self.splits["train"]
-        timing_cb = epoch_timing()
-        callbacks = [timing_cb] + run_callbacks(keras, run_dir, valid, self.schema.labels, config,
+        self.timing_cb = timing_cb = epoch_timing()
+        callbacks = [timing_cb] + self.scaled.callbacks(model, lambda: self._undistributed(keras), run_callbacks(
+                                                keras, run_dir, valid, self.schema.labels,
+                                                self.scaled.local_config(config),
+                                                log=log, progress_every=progress_every, rows_approximate=streamed,
+                                                train_rows=train_split.rows or train_split.row_estimate(),
                                                 monitor=self.monitor, mode=self.mode, progress=progress,
-                                                timing=timing_cb)
-        if progress.epochs:
+                                                timing=timing_cb))
+        if progress.weights:
             restore(model, run_dir, progress, final=progress.done(config.epochs))
+            self.scaled.restored()
         if not progress.done(config.epochs):
-            data = fit_args(self.schema, train_split, streamed, config, keras, model, self.spec.name, log,
-                            initial_epoch=progress.epochs)
+            data = self.scaled.legs(fit_args(self.schema, train_split, streamed, self.scaled.local_config(config),
+                                             keras, model, self.spec.name, log,
+                                             initial_epoch=progress.epochs, initial_step=progress.step))
             fit(model, lambda: compile_model(model, self.schema.labels, config, keras, jit=False), data,
                 config, callbacks, verbose, log)
         self.clock["train"] = time.perf_counter()
-        return self.finish(model, keras)
+        return self.finish(self.scaled.final(model), keras)
+
+    def _undistributed(self, keras):
+        """The spec's model outside any distribution, compiled (a multi-process run's twin)."""
+        from recdsl.emitter import emit
+
+        model = emit(self.spec)
+        compile_model(model, self.schema.labels, self.config, keras, jit=False)
+        return model
 
     def finish(self, model, keras) -> RunResult:
         run_dir, history = self.run_dir, self.progress.history
         metrics = {name: split_metrics(model, self.splits[name], self.schema.labels, self.config.eval_batch_size)
                    for name in ("valid", "test") if name in self.splits}
-        with atomic_path(run_dir / "model.keras") as tmp:
-            model.save(tmp)
+        save_model_file(model, run_dir / "model.keras")  # without optimizer state: serving size
+        if self.progress.best_weights:  # the best epoch's model, restored: one copy of it on disk
+            link_or_copy(run_dir / "model.keras", run_dir / "checkpoints" / "best.keras")
         valid, train_split = self.splits.get("valid"), self.splits["train"]
         attention = attention_report(model, self.spec, valid.inputs if valid is not None and valid.inputs else
                                      train_split.inputs or {})
@@ -198,7 +237,9 @@ class _Run:
             shutil.rmtree(self.run_dir / BACKUP, ignore_errors=True)
 
     def timing(self) -> dict:
-        return _timing(self.clock, self.progress, self.splits["train"],
+        first = getattr(self, "timing_cb", None)
+        return _timing(self.clock, self.progress, self.splits["train"], self.config.batch_size,
+                       first.first_step_times[0] if first and first.first_step_times else None,
                        best_epoch(self.progress.history, self.monitor, self.mode))
 
     def report(self, metrics, attention, timing, failure=None) -> None:
@@ -211,12 +252,12 @@ class _Run:
                      diagram=_diagram(self.spec, self.run_dir), failure=failure)
 
 
-def _load_data(schema, train_paths, valid_paths, test_paths, config: RunConfig, log):
+def _load_data(schema, train_paths, valid_paths, test_paths, config: RunConfig, log, shard=(0, 1)):
     """(preprocessing fitted on the training files, {split name: Split}, whether train is streamed).
     Every split is loaded into memory except a training set larger than config.cache_mb."""
     say(log, f"fitting preprocessing on {', '.join(str(p) for p in source.resolve(train_paths))}")
     pre = Preprocessor.fit(source.read(train_paths, schema, FixLog("train"), missing=config.missing), schema)
-    splits = {"train": Split("train", train_paths, pre, missing=config.missing)}
+    splits = {"train": Split("train", train_paths, pre, missing=config.missing, shard=shard)}
     if valid_paths:
         splits["valid"] = Split("valid", valid_paths, pre, missing=config.missing)
     if test_paths:
@@ -232,17 +273,18 @@ def _load_data(schema, train_paths, valid_paths, test_paths, config: RunConfig, 
     return pre, splits, streamed
 
 
-def _timing(clock: dict, progress: Progress, train_split: Split, best) -> dict:
+def _timing(clock: dict, progress: Progress, train_split: Split, batch_size: int, first_step, best) -> dict:
     """run.json's timing: epochs, best epoch, seconds per phase (training: over every process of a
-    resumed run), training samples/s (the median of the epochs after the first, which also compiles)."""
+    resumed run), the steady training samples/s apart from the compile and warm-up seconds
+    (recdsl.training.throughput; first_step: this process's first epoch's first step)."""
     rows = train_split.rows or train_split.row_estimate()
     epoch_times = progress.epoch_times
-    steady = epoch_times[1:] or epoch_times
+    first_step = first_step if not progress.resumed else None
     return {
         "epochs": len(epoch_times),
         "best_epoch": best,
         "train_seconds": round(progress.fit_seconds, 3),
-        "samples_per_sec": round(rows / statistics.median(steady), 1) if steady else None,
+        **throughput(epoch_times, rows, resumed=progress.resumed, first_step=first_step, batch_size=batch_size),
         "epoch_seconds": [round(t, 3) for t in epoch_times],
         "data_seconds": round(clock["data"] - clock["start"], 3),
         "build_seconds": round(clock.get("build", clock["data"]) - clock["data"], 3),

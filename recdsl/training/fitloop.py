@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 from recdsl.data.pipeline import Split, bucketed_inputs
+from recdsl.training.backup import stop_requests
 from recdsl.training.config import RunConfig
 from recdsl.training.scoring import batch_shards
 
@@ -16,30 +17,38 @@ def say(log, text: str) -> None:
 
 
 def fit_args(schema, train_split: Split, streamed: bool, config: RunConfig, keras, model, spec_name: str,
-              log, initial_epoch: int = 0) -> dict:
-    """model.fit's data arguments for the training split, from epoch `initial_epoch` on; says what
-    is about to be trained.
+             log, initial_epoch: int = 0, initial_step: int = 0) -> list[dict]:
+    """model.fit's data arguments for the training split, from step `initial_step` of epoch
+    `initial_epoch` + 1 on, as legs: one fit call each; says what is about to be trained.
 
     Cached data is one endless stream of epochs whose order follows from the seed alone
-    (Split.training_dataset), so a resumed run skips the epochs it trained before and sees the
-    batches an uninterrupted run sees. Under a distribution that splits batches across devices,
-    each batch is trimmed to a multiple of their number."""
+    (Split.training_dataset), so a resumed run skips the epochs and steps it trained before and
+    sees the batches an uninterrupted run sees. A run resumed inside an epoch trains in two legs:
+    the rest of that epoch (steps_per_epoch shortened), then the epochs after it. Streamed data
+    skips the batches already trained in the epoch, but its shuffle is not the uninterrupted
+    run's. Under a distribution that splits batches across devices, each batch is trimmed to a
+    multiple of their number."""
     cut = bucketed_inputs(schema, config.length_buckets)
-    if streamed:  # tf.data pipelines shuffle themselves
-        x = train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
-                                length_buckets=config.length_buckets)
-        fit_args = dict(x=_trimmed(x, batch_shards()), shuffle=False)
-    else:  # one iterator for every epoch
-        steps = train_split.batches_per_epoch(config.batch_size)
-        x = train_split.training_dataset(config.batch_size, config.length_buckets, config.seed)
-        fit_args = dict(x=_trimmed(x.skip(initial_epoch * steps), batch_shards()), steps_per_epoch=steps,
-                        shuffle=False)
-    fit_args["initial_epoch"] = initial_epoch
+    starts = [(initial_epoch, initial_step)] + ([(initial_epoch + 1, 0)] if initial_step else [])
+    legs = []
+    for epoch, step in starts:
+        if epoch >= config.epochs:
+            break
+        if streamed:  # tf.data pipelines shuffle themselves
+            x = train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
+                                    length_buckets=config.length_buckets)
+            leg = dict(x=_trimmed(x.skip(step) if step else x, batch_shards()), shuffle=False)
+        else:  # one iterator for every epoch
+            steps = train_split.batches_per_epoch(config.batch_size)
+            x = train_split.training_dataset(config.batch_size, config.length_buckets, config.seed,
+                                             skip=epoch * steps + step)
+            leg = dict(x=_trimmed(x, batch_shards()), steps_per_epoch=steps - step, shuffle=False)
+        legs.append(dict(leg, initial_epoch=epoch, epochs=epoch + 1 if step else config.epochs))
     say(log, f"training {spec_name}: {config.epochs} epoch(s), batch {config.batch_size}, "
-              f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
-              f"XLA {'on' if model.jit_compile else 'off'}"
-              + (f", length buckets of {config.length_buckets} ({', '.join(cut)})" if cut else ""))
-    return fit_args
+             f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
+             f"XLA {'on' if model.jit_compile else 'off'}"
+             + (f", length buckets of {config.length_buckets} ({', '.join(cut)})" if cut else ""))
+    return legs
 
 
 def _trimmed(dataset, shards: int):
@@ -55,23 +64,33 @@ def _trimmed(dataset, shards: int):
     return dataset.map(cut).filter(lambda x, y: tf.shape(next(iter(y.values())))[0] > 0)
 
 
-def fit(model, compile_without_xla, fit_args, config: RunConfig, callbacks, verbose, log) -> None:
-    """model.fit; when XLA cannot compile the model, say so, recompile without it and fit again."""
-    def fit():
+def fit(model, compile_without_xla, legs: list[dict], config: RunConfig, callbacks, verbose, log) -> None:
+    """model.fit over each leg of fit_args, SIGTERM and Ctrl-C turned into a backup and a clean
+    stop (recdsl.training.backup); when XLA cannot compile the model, say so, recompile without it
+    and fit again. A leg that ends in early stopping ends training."""
+    def fit(leg, final):
+        for callback in callbacks:
+            if hasattr(callback, "final_leg"):
+                callback.final_leg = final
         with warnings.catch_warnings():
             # a streamed epoch ends when its data does, which Keras reports as a problem
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-            return model.fit(**fit_args, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+            return model.fit(**leg, callbacks=callbacks, verbose=verbose)
 
-    try:
-        fit()
-    except Exception as exc:  # an op XLA cannot compile: say so and train without it
-        if not model.jit_compile or not _is_xla_error(exc):
-            raise
-        say(log, f"XLA could not compile this model ({str(exc).splitlines()[0][:200]}); "
-                  "training without jit_compile")
-        compile_without_xla()
-        fit()
+    with stop_requests():
+        for i, leg in enumerate(legs):
+            final = i == len(legs) - 1
+            try:
+                fit(leg, final)
+            except Exception as exc:  # an op XLA cannot compile: say so and train without it
+                if not model.jit_compile or not _is_xla_error(exc):
+                    raise
+                say(log, f"XLA could not compile this model ({str(exc).splitlines()[0][:200]}); "
+                         "training without jit_compile")
+                compile_without_xla()
+                fit(leg, final)
+            if model.stop_training:
+                break
 
 
 def _is_xla_error(exc: Exception) -> bool:

@@ -32,12 +32,19 @@ def _family_rank(base: str) -> tuple[int, str]:
 
 def metric_families(history: Mapping[str, Sequence[float]]) -> list[tuple[str, str | None, str | None]]:
     """(family, train key, validation key) per metric, in a fixed order: loss, the other losses,
-    every *auc, every *logloss, then the rest alphabetically."""
+    every *auc, every *logloss, then the rest alphabetically. A train key `m` with no `val_m` is
+    paired with the one validation key `val_OUTPUT_m` when there is exactly one: Keras names a
+    single-output model's live metrics without the output ("auc"), recdsl's exact validation
+    metrics name it ("val_ctr_auc"); the family is then "ctr_auc"."""
     keys = [k for k in history if numeric_series(history[k]) is not None]
     bases: dict[str, dict[str, str]] = {}
     for key in keys:
         base, role = (key[4:], "valid") if key.startswith("val_") else (key, "train")
         bases.setdefault(base, {})[role] = key
+    for base in [b for b, roles in bases.items() if set(roles) == {"train"}]:
+        partners = [b for b, roles in bases.items() if set(roles) == {"valid"} and b.endswith(f"_{base}")]
+        if len(partners) == 1:
+            bases[partners[0]]["train"] = bases.pop(base)["train"]
     return [(b, bases[b].get("train"), bases[b].get("valid")) for b in sorted(bases, key=_family_rank)]
 
 

@@ -38,46 +38,74 @@ def _save(fig, path) -> Path:
     return path
 
 
+PENALTY_KEY = "penalty"  # the epoch's mean regularisation penalty (recdsl.training.runlog)
+
+
+def curve_panels(history: Mapping[str, Sequence[float]]) -> list[tuple[str, list[tuple[str, list[float]]]]]:
+    """The panels of curves.png: [(title, [(series label, values per epoch)])], one per metric
+    family (recdsl.training.history.metric_families), train before validation in each. The loss
+    panel compares like with like: when the history records the L2 `penalty`, its train series is
+    Keras' loss minus the penalty (validation losses never include it) and its title says so."""
+    panels = []
+    penalty = numeric_series(history.get(PENALTY_KEY, []))
+    for base, train_key, valid_key in metric_families(history):
+        title, series = base.replace("_", " "), []
+        if train_key is not None:
+            values = numeric_series(history[train_key])
+            label = "train"
+            if base == "loss" and penalty:
+                values = [v - p for v, p in zip(values, penalty)]
+                label, title = "train (without penalty)", "loss, without the L2 penalty"
+            elif base == PENALTY_KEY:
+                title = "L2 penalty (train, mean per row)"
+            series.append((label, values))
+        if valid_key is not None:
+            series.append(("validation", numeric_series(history[valid_key])))
+        panels.append((title, series))
+    return panels
+
+
 def plot_curves(history: Mapping[str, Sequence[float]], path, *, best_epoch: int | None = None) -> Path:
-    """Learning curves from a Keras `History.history` dict as one PNG: one panel per metric family
-    (loss, each output's loss, each *auc, each *logloss, then any other series such as a learning
-    rate), training (solid) against validation (dashed) per epoch, x = epoch from 1 with integer
-    ticks. Series present only for validation are drawn alone; a single epoch is drawn as points.
-    best_epoch (1-based) adds a dotted vertical line. An empty history gives a one-panel PNG that
-    says so. Returns the path written."""
+    """Learning curves from a Keras `History.history` dict as one PNG, the panels of
+    `curve_panels`: training (solid) against validation (dashed) per epoch, x = epoch from 1 with
+    integer ticks. Series present only for validation are drawn alone; a single epoch is drawn
+    as points. best_epoch (1-based) adds a dotted vertical line. An empty history gives a
+    one-panel PNG that says so. Returns the path written."""
+    return _save(curves_figure(history, best_epoch=best_epoch), path)
+
+
+def curves_figure(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None):
+    """The matplotlib Figure that plot_curves saves."""
     from matplotlib.ticker import FixedLocator, MaxNLocator
 
-    families = metric_families(history)
-    fig, axes = _figure(len(families))
-    if not families:
+    panels = curve_panels(history)
+    fig, axes = _figure(len(panels))
+    if not panels:
         axes[0].text(0.5, 0.5, "no epochs recorded", ha="center", va="center", transform=axes[0].transAxes)
         axes[0].set_axis_off()
-        return _save(fig, path)
+        return fig
     longest = 1
-    for ax, (base, train_key, valid_key) in zip(axes, families):
-        for key, label, style, color in ((train_key, "train", "-", "tab:blue"),
-                                         (valid_key, "validation", "--", "tab:orange")):
-            if key is None:
-                continue
-            series = numeric_series(history[key])
-            epochs = list(range(1, len(series) + 1))
-            longest = max(longest, len(series))
-            ax.plot(epochs, series, linestyle=style, marker="o", markersize=3.5, color=color, label=label)
+    for ax, (title, series) in zip(axes, panels):
+        for label, values in series:
+            style, color = ("--", "tab:orange") if label == "validation" else ("-", "tab:blue")
+            longest = max(longest, len(values))
+            ax.plot(list(range(1, len(values) + 1)), values, linestyle=style, marker="o", markersize=3.5,
+                    color=color, label=label)
         if best_epoch is not None:
             ax.axvline(best_epoch, color="0.45", linestyle=":", linewidth=1.1, label=f"best epoch {best_epoch}")
-        ax.set_title(base.replace("_", " "))
+        ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    for ax in axes[: len(families)]:
+    for ax in axes[: len(panels)]:
         ax.set_xlim(0.5, longest + 0.5)
         if longest <= 15:  # MaxNLocator falls back to fractions when there are few integers
             ax.xaxis.set_major_locator(FixedLocator(list(range(1, longest + 1))))
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes[len(families):]:
+    for ax in axes[len(panels):]:
         ax.set_axis_off()
-    return _save(fig, path)
+    return fig
 
 
 def _pool_caption(name: str, stats: Mapping[str, Any]) -> str:

@@ -2,20 +2,29 @@
 epoch (early stopping, checkpoints/best.keras and the weights restored at the end) and backup/,
 which `recdsl train --resume` continues from.
 
-Resume is exact at epoch ends. After every epoch, in this order (each file atomic):
+Resume is exact, at an epoch end and inside an epoch. After every epoch, in this order (each
+file atomic):
 
     backup/epoch-K.weights.h5   the weights and the optimizer state after epoch K
-    backup/best-K.weights.h5    when epoch K becomes the best: the weights restored at the end
-    checkpoints/best.keras      likewise, a whole model for the user
+    backup/best-K.keras         when epoch K becomes the best and the run restores the best
+                                epoch at the end: its model without optimizer state; hard-linked
+                                as checkpoints/best.keras (one copy on disk)
+    checkpoints/best.keras      the best epoch's model so far, for the user (serving size)
     backup/state.json           the commit point: epoch K, the history, epoch times, best epoch,
                                 epochs without improvement, the dropout generators' states
     history.json, history.csv   the history so far
 
+Inside an epoch, recdsl.training.backup writes backup/step-K-S.weights.h5 (the weights and
+optimizer state after step S of epoch K) and a state.json that adds S and the epoch's running
+metric sums, every `backup_every_steps` steps or `backup_every_seconds` seconds and when the run
+is stopped by SIGTERM or Ctrl-C.
+
 A run killed at any moment resumes from its last state.json: the weights, optimizer and random
-state of epoch K are restored and epochs K+1... are trained on the same batches an uninterrupted
-run trains on (the training stream is skipped past the K epochs it already served), so the run
-ends with the same weights, history and metrics. What an interrupted epoch had done is trained
-again. Keras is imported inside the functions.
+state are restored, the epoch's running metrics are added back, and training continues on the
+batches an uninterrupted run trains on (the cached data stream skips the K epochs and S steps it
+already served; recdsl.data.pipeline), so the run ends with the same weights, history and
+metrics. What was done after the last backup is trained again. Keras is imported inside the
+functions.
 """
 from __future__ import annotations
 
@@ -24,7 +33,10 @@ import functools
 import io
 import json
 import math
+import os
+import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,6 +62,10 @@ class Progress:
     best_weights: str | None = None                   # backup file of best_epoch
     seeds: list = field(default_factory=list)         # the dropout generators' states
     resumed: list = field(default_factory=list)       # epochs completed when the run was resumed
+    resumed_steps: list = field(default_factory=list)  # with each, the steps done in the next epoch
+    step: int = 0                                     # steps done in epoch `epochs + 1` (0: at its start)
+    step_seconds: float = 0.0                         # training seconds of those steps
+    metric_sums: list = field(default_factory=list)   # the epoch's running metric variables at `step`
 
     @classmethod
     def load(cls, run_dir) -> "Progress | None":
@@ -60,7 +76,12 @@ class Progress:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
     def save(self, run_dir: Path) -> None:
+        """backup/state.json, the commit point, then the backup files it no longer names are removed."""
         write_json(run_dir / BACKUP / STATE, asdict(self))
+        keep = {self.weights, self.best_weights}
+        for path in (run_dir / BACKUP).iterdir():
+            if path.name.endswith((".weights.h5", ".keras")) and path.name not in keep:
+                path.unlink(missing_ok=True)
 
     def done(self, epochs: int) -> bool:
         return self.stopped or self.epochs >= epochs
@@ -80,23 +101,49 @@ def write_history(run_dir: Path, history: dict) -> None:
     write_text(run_dir / "history.csv", text.getvalue())
 
 
-def _seed_states(model) -> list:
+def seed_states(model) -> list:
     """The state variables of the model's random generators (dropout), which weights files omit."""
     return [v for v in model.variables if v.name == "seed_generator_state"]
 
 
+def save_model_file(model, path) -> None:
+    """`model` as a .keras file without optimizer state (what serving loads: about 4 bytes per
+    parameter, where the compiled model with Adam's two moments is 3x that), atomically."""
+    copy = type(model).from_config(model.get_config())  # clone_model would compile it again
+    copy.set_weights(model.get_weights())
+    with atomic_path(path) as tmp:
+        copy.save(tmp)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source` (one copy on disk), a copy where links fail; atomic."""
+    with atomic_path(target) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+
+
 def restore(model, run_dir: Path, progress: Progress, *, final: bool) -> None:
-    """Put the model where `progress` left it: the last epoch's weights and optimizer state and the
-    random generators' states; with final, the weights the run ends with (the best epoch's when
-    it restores the best, else the last epoch's)."""
+    """Put the model where `progress` left it: the last backup's weights and optimizer state and
+    the random generators' states; with final, the weights the run ends with (the best epoch's
+    when it restores the best, else the last epoch's)."""
     backup = run_dir / BACKUP
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)  # else load_weights skips its state
     model.load_weights(backup / progress.weights)
-    for variable, value in zip(_seed_states(model), progress.seeds):
+    for variable, value in zip(seed_states(model), progress.seeds):
         variable.assign(value)
-    if final and progress.best_weights:
-        model.load_weights(backup / progress.best_weights)
+    if final:
+        restore_best(model, run_dir, progress)
+
+
+def restore_best(model, run_dir: Path, progress: Progress) -> None:
+    """The best epoch's weights, when the run restores them at the end."""
+    if progress.best_weights:
+        with warnings.catch_warnings():  # the file holds no optimizer state, by design
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(run_dir / BACKUP / progress.best_weights)
 
 
 def _improved(value, best, mode: str) -> bool:
@@ -119,10 +166,16 @@ def _callback_class():
             super().__init__()
             self.run_dir, self.progress, self.timing = Path(run_dir), progress, timing
             self.monitor, self.mode, self.patience, self.restore_best = monitor, mode, patience, restore_best
-            self._fit_base = progress.fit_seconds
+
+        #: recdsl.training.fitloop sets this False while a leg of training (the rest of a
+        #: resumed epoch) is followed by another: the best weights are restored after the last
+        final_leg = True
 
         def on_train_begin(self, logs=None):
-            self._fit_start = time.perf_counter()
+            self._fit_base, self._fit_start = self.progress.fit_seconds, time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._carried = self.progress.step_seconds  # an earlier process's part of this epoch
 
         def on_epoch_end(self, epoch, logs=None):
             p, logs = self.progress, logs or {}
@@ -130,7 +183,8 @@ def _callback_class():
             for key, value in logs.items():
                 if isinstance(value, (int, float)):
                     p.history.setdefault(key, []).append(float(value))
-            p.epoch_times.append(self.timing.epoch_times[-1])
+            p.epoch_times.append(self.timing.epoch_times[-1] + self._carried)
+            p.step, p.step_seconds, p.metric_sums = 0, 0.0, []
             p.fit_seconds = self._fit_base + time.perf_counter() - self._fit_start
             improved = _improved(logs.get(self.monitor), p.best_value, self.mode)
             self._save(epoch + 1, improved)
@@ -139,7 +193,6 @@ def _callback_class():
                 self.model.stop_training = True
             p.save(self.run_dir)
             write_history(self.run_dir, p.history)
-            self._prune()
 
         def _save(self, epoch: int, improved: bool) -> None:
             """The backup files of this epoch and the best-epoch bookkeeping (before state.json)."""
@@ -148,28 +201,24 @@ def _callback_class():
             p.weights = f"epoch-{epoch:04d}.weights.h5"
             with atomic_path(backup / p.weights) as tmp:
                 self.model.save_weights(tmp)
-            p.seeds = [keras.ops.convert_to_numpy(v).tolist() for v in _seed_states(self.model)]
+            p.seeds = [keras.ops.convert_to_numpy(v).tolist() for v in seed_states(self.model)]
             p.wait += 1
             if improved:
                 p.best_value, p.wait = float(self.progress.history[self.monitor][-1]), 0
-                (self.run_dir / "checkpoints").mkdir(exist_ok=True)
-                with atomic_path(self.run_dir / "checkpoints" / "best.keras") as tmp:
-                    self.model.save(tmp)
-            if self.restore_best and (improved or p.best_weights is None):
-                p.best_epoch, p.best_weights = epoch, f"best-{epoch:04d}.weights.h5"
-                with atomic_path(backup / p.best_weights) as tmp:
-                    self.model.save_weights(tmp)
-
-        def _prune(self) -> None:
-            """Remove the backup files state.json no longer names."""
-            keep = {STATE, self.progress.weights, self.progress.best_weights}
-            for path in (self.run_dir / BACKUP).glob("*.weights.h5"):
-                if path.name not in keep:
-                    path.unlink(missing_ok=True)
+            elif not (self.restore_best and p.best_weights is None):
+                return
+            checkpoint = self.run_dir / "checkpoints" / "best.keras"
+            checkpoint.parent.mkdir(exist_ok=True)
+            if self.restore_best:
+                p.best_epoch, p.best_weights = epoch, f"best-{epoch:04d}.keras"
+                save_model_file(self.model, backup / p.best_weights)
+                link_or_copy(backup / p.best_weights, checkpoint)
+            else:
+                save_model_file(self.model, checkpoint)
 
         def on_train_end(self, logs=None):
-            if self.restore_best and self.progress.best_weights:
-                self.model.load_weights(self.run_dir / BACKUP / self.progress.best_weights)
+            if self.restore_best and self.final_leg:
+                restore_best(self.model, self.run_dir, self.progress)
 
     return RunProgress
 

@@ -14,8 +14,9 @@ from typing import Any, Mapping, Sequence
 from recdsl.training import markdown as md
 from recdsl.training.atomic import write_text
 from recdsl.training.diagnostics import CV_THRESHOLD, ENTROPY_THRESHOLD, uniformity_text, warnings_of
-from recdsl.training.history import metric_families, numeric_series
+from recdsl.training.plausibility import implausible_results
 from recdsl.training.plots import plot_attention, plot_curves
+from recdsl.training.report_training import curves_section, training_section
 
 SPLIT_ORDER = ("train", "valid", "test")
 
@@ -129,7 +130,7 @@ def _summary(spec_name, data, metrics, timing, attention) -> str:
         text += " " + key
     if timing.get("train_seconds") is not None:
         text += f" Training took {md.duration(timing['train_seconds'])}"
-        if timing.get("samples_per_sec") is not None:
+        if timing.get("samples_per_sec") is not None:  # steady; the Training section says on which epochs
             text += f" at {md.count(round(float(timing['samples_per_sec'])))} samples/s"
         text += "."
     fixes = data.get("fixes") or []
@@ -171,40 +172,6 @@ def _data_section(data: Mapping[str, Any]) -> list[str]:
     else:
         lines += ["No rows were fixed or dropped.", ""]
     return lines
-
-
-def _training_section(timing: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
-    lines = ["## Training", ""]
-    known = ("epochs", "best_epoch", "train_seconds", "samples_per_sec", "build_seconds")
-    items = [
-        ("epochs run", md.count(timing.get("epochs"))),
-        ("best epoch", md.count(timing.get("best_epoch"))),
-        ("training time", md.duration(timing.get("train_seconds"))),
-        ("throughput", f"{md.count(round(float(timing['samples_per_sec'])))} samples/s"
-         if timing.get("samples_per_sec") is not None else md.DASH),
-        ("model build time", md.duration(timing.get("build_seconds"))),
-    ]
-    items += [(key.replace("_", " "), md.setting(value)) for key, value in timing.items() if key not in known]
-    lines += [f"- {label}: {value}" for label, value in items]
-    lines.append("")
-    if config:
-        lines += ["Settings:", ""]
-        lines += [md.table(["setting", "value"], [[f"`{k}`", md.setting(v)] for k, v in config.items()]), ""]
-    return lines
-
-
-def _epoch_table(history: Mapping[str, Sequence[float]], best_epoch) -> str | None:
-    families = metric_families(history)
-    keys = [k for _, train, valid in families for k in (train, valid) if k is not None]
-    if not keys:
-        return None
-    series = {k: numeric_series(history[k]) for k in keys}
-    length = max(len(s) for s in series.values())
-    rows = []
-    for i in range(length):
-        epoch = f"**{i + 1}** (best)" if best_epoch is not None and i + 1 == best_epoch else str(i + 1)
-        rows.append([epoch] + [md.num(series[k][i]) if i < len(series[k]) else md.DASH for k in keys])
-    return md.table(["epoch"] + keys, rows, ["l"] + ["r"] * len(keys))
 
 
 def _attention_section(attention: Mapping[str, Mapping[str, Any]], image: str | None) -> list[str]:
@@ -257,13 +224,16 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
     "test": {...} (optional), "fixes": [{"split", "column", "what", "rows"}, ...]}.
     metrics: {split: {output: {"auc": .., "logloss": ..}}} ("test" optional).
     history: Keras History.history. attention: {pool: attention_stats(...)}.
-    timing: {"epochs", "best_epoch", "train_seconds", "samples_per_sec", "build_seconds"}.
+    timing: {"epochs", "best_epoch", "train_seconds", "samples_per_sec" (steady), "compile_seconds",
+    "steady" (what the steady figure is measured on), "build_seconds"}: recdsl.training.throughput.
     config: run settings, shown in insertion order. diagram: optional path of the architecture
     drawing (in run_dir, linked relative to it). failure: why the run stopped without a model (a
     failed run's report says so first; its history holds the epochs before it).
 
-    Sections: title, summary paragraph, Spec, Data, Metrics, Training, Learning curves, Attention
-    diagnostics. The text depends only on the inputs (no dates, no absolute run_dir paths)."""
+    Sections: title, summary paragraph (and a flag per implausible result:
+    recdsl.training.plausibility), Spec, Data, Metrics, Training, Learning curves, Attention
+    diagnostics. The text depends only on the inputs (no dates, no absolute run_dir paths; an
+    absolute spec_path shows as its file name)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     data = data or {}
@@ -285,10 +255,12 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
         lines += [f"> **This run failed:** {failure}. It saved no model.keras; checkpoints/best.keras, if "
                   "present, holds the best epoch before the failure.", ""]
     lines += [_summary(spec_name, data, metrics, timing, attention), ""]
+    lines += [f"> **Implausible result:** {text}\n" for text in implausible_results(metrics, data)]
 
     lines += ["## Spec", ""]
-    if spec_path is not None:
-        lines += [f"`{Path(spec_path).as_posix()}`", ""]
+    if spec_path is not None:  # an absolute path says where a machine keeps it: its name only
+        shown = Path(spec_path).name if Path(spec_path).is_absolute() else Path(spec_path).as_posix()
+        lines += [f"`{shown}`", ""]
     lines += [md.fence(spec_source or ""), ""]
     if diagram is not None:
         link = _relative(diagram, run_dir)
@@ -299,12 +271,8 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
     lines += ["## Metrics", ""]
     lines += [format_metrics_table(metrics) if metrics else "No metrics were computed.", ""]
 
-    lines += _training_section(timing, config)
-
-    lines += ["## Learning curves", "", "![learning curves](curves.png)", ""]
-    epochs = _epoch_table(history, best)
-    if epochs:
-        lines += [epochs, ""]
+    lines += training_section(timing, config)
+    lines += curves_section(history, best)
 
     lines += _attention_section(attention, attention_image)
 

@@ -3,19 +3,24 @@
 
 A run folder holds everything needed to use the model again, without the spec:
 
-    model.keras          the trained model (best validation epoch); only in a finished run
+    model.keras          the trained model (best validation epoch) without optimizer state: about
+                         4 bytes a parameter, what serving loads; only in a finished run
     preprocessing.json   vocabularies, statistics and the data schema (recdsl.data.preprocess)
     spec.rec             the spec as trained;  NAME.svg its diagram
     run.json             status (running, finished, failed, interrupted), settings, data files, timing
     metrics.json         per-output metrics on valid (and test)
     history.json         per epoch, as history.csv; both rewritten after every epoch
     report.md            the report, with curves.png and attention.png
-    checkpoints/         best.keras, the best epoch's model so far
-    backup/              the state `--resume` continues from (recdsl.training.progress); removed when done
+    checkpoints/         best.keras, the best epoch's model so far (no optimizer state); once the run
+                         has restored the best epoch, a hard link to model.keras (one copy on disk)
+    backup/              the state `--resume` continues from: the weights and the optimizer state
+                         once (recdsl.training.progress, .backup); removed when the run finishes
     logs/                TensorBoard logs (TensorFlow backend)
     .lock                while a run owns the folder (recdsl.training.lock)
 
-Every file is written atomically (recdsl.training.atomic).
+Every file is written atomically (recdsl.training.atomic). `--resume` continues a run whose
+run.json says running, interrupted or failed; one that made no backup yet starts over; a finished
+run, or a folder without run.json, has nothing to resume, and says so.
 """
 from __future__ import annotations
 
@@ -31,6 +36,15 @@ from recdsl.errors import OutputExists
 
 class RunError(DataError):
     """A run folder problem (incomplete, unfinished, busy) or a run that could not finish."""
+
+
+class RunInterrupted(RunError):
+    """Training stopped on SIGTERM (a cluster's preemption) or Ctrl-C after backing itself up;
+    `recdsl train --resume` continues it. Exit code 128 + the signal: 143 (SIGTERM), 130 (SIGINT)."""
+
+    def __init__(self, message: str, hint: str = "", *, signum: int = 15):
+        self.exit_code = 128 + signum
+        super().__init__(message, hint=hint)
 
 
 class TrainingDiverged(RunError):
@@ -82,6 +96,10 @@ def check_run_dir(path, force: bool = False, resume: bool = False) -> None:
     if resume and run_status(path) == "finished":
         raise OutputExists(f"run folder {str(path)!r} holds a finished run: there is nothing to resume",
                            hint="pass --force to train it again, or choose another -o folder")
+    if resume:
+        raise OutputExists(f"run folder {str(path)!r} holds no run to resume (it has no run.json)",
+                           hint="pass the -o folder of an interrupted `recdsl train`, --force to replace "
+                                "this folder's files, or choose another -o folder")
     raise OutputExists(f"run folder {str(path)!r} is not empty",
                        hint="pass --force to replace it, --resume to continue an interrupted run, "
                             "or choose another -o folder")
@@ -118,6 +136,19 @@ class LoadedRun:
     def setting(self, key: str, default=None):
         """A run setting as trained (run.json's config), or `default`."""
         return self.info.get("config", {}).get(key, default)
+
+    def inputs(self, rows, *, missing: str | None = None) -> dict:
+        """Raw rows -> the model's inputs ({input name: numpy array}), preprocessed exactly as
+        `recdsl predict` preprocesses a file's rows (the run's vocabularies, hashing, statistics,
+        list truncation and padding). `rows`: a list of dicts, one per row, or a dict of columns
+        (name -> list of values), with the data columns the spec reads (labels not needed).
+        missing: "error" or "fill" (default: the run's rule)."""
+        from recdsl.data import source
+        from recdsl.data.errors import FixLog
+
+        chunk = source.read_rows(rows, self.pre.schema, FixLog("rows"),
+                                 missing=missing or self.setting("missing", "error"))
+        return self.pre.transform_arrays(self.pre.coerce(chunk))
 
 
 def load_run(run_dir) -> LoadedRun:

@@ -33,20 +33,32 @@ def batch_shards() -> int:
 
 
 def _pad(inputs: dict, rows: int, shards: int) -> dict:
-    """`inputs` with copies of the last row appended up to a multiple of `shards` rows."""
+    """`inputs` with copies of the last row appended up to a multiple of `shards` rows (or of a
+    batch's width)."""
     extra = -rows % shards
     if not extra or not rows:
         return inputs
     return {k: np.concatenate([np.asarray(v), np.repeat(np.asarray(v)[-1:], extra, axis=0)]) for k, v in inputs.items()}
 
 
-def predict_rows(model, inputs: dict, batch_size: int) -> dict:
-    """model.predict of every row of `inputs` (a dict of arrays), whatever the distribution."""
+def predict_width(batch_size: int) -> int:
+    """The rows of every batch a model predicts: batch_size, rounded up to the devices' number."""
     shards = batch_shards()
-    if shards == 1:
+    return -(-batch_size // shards) * shards
+
+
+def predict_rows(model, inputs: dict, batch_size: int) -> dict:
+    """model.predict of every row of `inputs` (a dict of arrays), whatever the distribution.
+
+    Every batch has the same width (`predict_width`: the last one and a split smaller than a batch
+    are padded with copies of the last row, whose scores are dropped), so a model's predict
+    function is traced once, not once per batch shape (which also set off TensorFlow's retracing
+    warning when a run predicted with several models)."""
+    rows = len(next(iter(inputs.values()))) if inputs else 0
+    if not rows:
         return model.predict(inputs, batch_size=batch_size, verbose=0)
-    rows = len(next(iter(inputs.values())))
-    raw = model.predict(_pad(inputs, rows, shards), batch_size=-(-batch_size // shards) * shards, verbose=0)
+    width = predict_width(batch_size)
+    raw = model.predict(_pad(inputs, rows, width), batch_size=width, verbose=0)
     return {k: np.asarray(v)[:rows] for k, v in raw.items()}
 
 
@@ -73,10 +85,10 @@ def _predict_streamed(model, split: Split, batch_size: int):
             yield x
 
     raw: dict[str, list] = {}
-    shards = batch_shards()
-    for x in inputs_only(split.dataset(batch_size, shuffle_buffer=0)):
+    width = predict_width(batch_size)
+    for x in inputs_only(split.dataset(width, shuffle_buffer=0)):
         rows = len(next(iter(x.values())))
-        for k, v in model.predict_on_batch(_pad(x, rows, shards)).items():
+        for k, v in model.predict_on_batch(_pad(x, rows, width)).items():
             raw.setdefault(k, []).append(np.asarray(v)[:rows])
     return ({k: np.concatenate(v) for k, v in raw.items()},
             {k: np.concatenate(v) for k, v in labels_parts.items()})

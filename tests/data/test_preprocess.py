@@ -316,7 +316,8 @@ def test_unseen_values_are_counted_in_the_fix_log(world):
     assert unseen_color and unseen_level and unseen_bag
     assert fixes[("color", "unseen value -> OOV row")] == unseen_color
     assert fixes[("level", "unseen value -> OOV row")] == unseen_level
-    assert fixes[("tags", "unseen value -> OOV row")] == unseen_bag
+    # `tag` learned 3 of the values it saw (max_tokens=3): an OOV in valid may be either kind
+    assert fixes[("tags", "unseen in training or beyond max_tokens=3 -> OOV row")] == unseen_bag
     assert fixes[("color", "null or empty -> OOV row")] == sum(v in ("", None) for v in world.valid["color"])
     assert fixes[("x_std", "missing -> training mean")] == sum(v is None or math.isnan(v)
                                                                for v in world.valid["x_std"])
