@@ -18,6 +18,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import recdsl  # noqa: E402
+from tests.zoo_check import trains_saves_reloads_and_exports  # noqa: E402
 
 pytestmark = [pytest.mark.slow,  # one short training and one export per spec (~5 s each)
               pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")]
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MULTITASK = ("shared_bottom", "mmoe", "ple", "esmm")
 SPECS = [ROOT / "specs" / "zoo" / f"{name}.rec" for name in MULTITASK]
 GENRES = (ROOT / "specs" / "zoo" / "genres.txt").read_text().split()
-ROWS, STEPS, SERVED = 256, 8, 16
+ROWS, STEPS = 256, 8
 
 
 def ratings_log(rows: int, seed: int) -> pa.Table:
@@ -71,67 +72,11 @@ def test_experts_and_gates_are_nodes_of_the_graph():
     assert {b.role: b.members for b in gates["liked_2"].inputs}["by"] == ("liked_1",)
 
 
-def _raw_feed(pre, table: pa.Table, rows: int) -> dict:
-    feed = {}
-    for col in pre.schema.columns:
-        values = table.column(col.column).to_pylist()[:rows]
-        dtype = "str" if pre.raw_dtype(col) == "string" else pre.raw_dtype(col)
-        if col.is_list:
-            feed[col.feature] = np.asarray([v for row in values for v in row], dtype=dtype)
-            feed[col.feature + "_lengths"] = np.asarray([len(row) for row in values], dtype="int64")
-        else:
-            feed[col.feature] = np.asarray([str(v) if dtype == "str" else v for v in values], dtype=dtype)
-    return feed
-
-
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_spec_trains_saves_reloads_and_exports(path, data, tmp_path):
-    import keras
-    import tensorflow as tf
-
-    from recdsl.data import source
-    from recdsl.data.errors import FixLog
-    from recdsl.data.pipeline import Split
-    from recdsl.data.preprocess import Preprocessor
-    from recdsl.data.schema import schema_of
-    from recdsl.emitter import emit
-    from recdsl.layers import load_model
-    from recdsl.serving.savedmodel import export
-    from recdsl.training.compilation import compile_model
-    from recdsl.training.config import RunConfig
-
-    spec = recdsl.typecheck(path)
-    assert not spec.warnings, [w.message for w in spec.warnings]
     parquet, table = data
-    schema = schema_of(spec)
-    outputs = [n.name for n in spec.outputs]
-    pre = Preprocessor.fit(source.read([parquet], schema, FixLog("train")), schema)
-    split = Split("train", [parquet], pre).load()
-
-    keras.utils.set_random_seed(7)
-    model = emit(spec)
-    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == spec.total_params
-    compile_model(model, schema.labels, RunConfig(learning_rate=0.01), keras, jit=False)
-    model.run_eagerly = True
-    losses = [float(model.train_on_batch(split.inputs, split.targets, return_dict=True)["loss"]) for _ in range(STEPS)]
-    assert all(np.isfinite(losses)) and losses[-1] < losses[0] - 0.01, losses
-
-    run = tmp_path / "run"
-    run.mkdir()
-    model.save(run / "model.keras")
-    pre.save(run / "preprocessing.json")
-    scores = {k: keras.ops.convert_to_numpy(v)[:, 0] for k, v in model(split.inputs, training=False).items()}
-    reloaded = load_model(run / "model.keras")
-    again = reloaded(split.inputs, training=False)
-    for name in outputs:
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(again[name])[:, 0], scores[name])
-
-    saved = export(run, tmp_path / "saved" / "1")
-    serve = tf.saved_model.load(str(saved)).signatures["serving_default"]
-    served = serve(**{k: tf.constant(v) for k, v in _raw_feed(pre, table, SERVED).items()})
-    assert set(served) == set(outputs)
-    for name in outputs:
-        np.testing.assert_allclose(served[name].numpy(), scores[name][:SERVED], rtol=0, atol=1e-5)
+    trains_saves_reloads_and_exports(path, parquet, table, tmp_path, learning_rate=0.01, steps=STEPS,
+                                     min_drop=0.01)
 
 
 def test_esmm_loss_is_the_papers_by_hand(tmp_path):
