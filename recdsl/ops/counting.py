@@ -26,3 +26,8 @@ def learned_slope_start(ctx) -> None:
         raise TypeProblem(f"alpha_init={ctx.arg('alpha_init')} sets the initial slope of prelu or dice, but the "
                           f"activation is {ctx.arg('activation')}", "drop alpha_init=, or write activation=prelu",
                           at="alpha_init")
+
+
+def field_pairs(f: int) -> int:
+    """How many unordered pairs i < j of `f` fields: F(F-1)/2."""
+    return f * (f - 1) // 2

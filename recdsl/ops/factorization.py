@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from recdsl.ops.context import TypeProblem
+from recdsl.ops.counting import field_pairs
 from recdsl.ops.params import Param
 from recdsl.ops.registry import Input, OpSpec, register
 from recdsl.ops.types import VectorType
-
-
-def _pairs(f: int) -> int:
-    return f * (f - 1) // 2
 
 
 def _two_fields(ctx) -> int:
@@ -32,7 +29,7 @@ register(OpSpec(
             "(Pan et al., 2018). [B, F, d] -> [B, 1], F >= 2.",
     inputs=(Input("fields", "fields"),), params=(),
     infer=_fwfm_infer,
-    count=lambda ctx, out: _pairs(ctx.inp("fields").count),
+    count=lambda ctx, out: field_pairs(ctx.inp("fields").count),
     layer="recdsl.layers.fwfm:FieldWeightedFM",
     example="block fwfm_term = fwfm([user_id, item_id, item_cate])",
 ))
@@ -68,7 +65,7 @@ register(OpSpec(
 
 def _outer_count(ctx, out) -> int:
     d = ctx.inp("fields").dim
-    return _pairs(ctx.inp("fields").count) * {"mat": d * d, "vec": d, "num": 1}[ctx.arg("kernel")]
+    return field_pairs(ctx.inp("fields").count) * {"mat": d * d, "vec": d, "num": 1}[ctx.arg("kernel")]
 
 
 register(OpSpec(
@@ -79,7 +76,7 @@ register(OpSpec(
     inputs=(Input("fields", "fields"),),
     params=(Param("kernel", "enum", "mat", choices=("mat", "vec", "num"),
                   doc="a d x d matrix, a d-vector or a scalar per pair"),),
-    infer=lambda ctx: VectorType(_pairs(_two_fields(ctx))),
+    infer=lambda ctx: VectorType(field_pairs(_two_fields(ctx))),
     count=_outer_count,
     layer="recdsl.layers.outer_product:OuterProduct", key_args=("kernel",),
     structure_args=("kernel",),

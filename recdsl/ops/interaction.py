@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recdsl.ops.context import TypeProblem
-from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params, learned_slope_start
+from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params, field_pairs, learned_slope_start
 from recdsl.ops.gating import poso_params
 from recdsl.ops.params import ALPHA_INIT, REQUIRED, SHARE, Param
 from recdsl.ops.registry import Input, OpSpec, register
@@ -86,20 +86,16 @@ register(OpSpec(
 ))
 
 
-def _pairs(f: int) -> int:
-    return f * (f - 1) // 2
-
-
 def _bilinear_infer(ctx):
     fields = ctx.inp("fields")
     if fields.count < 2:
         raise TypeProblem("bilinear needs at least two fields", "pass a list of two or more fields", at="fields")
-    return StackType(_pairs(fields.count), fields.dim)
+    return StackType(field_pairs(fields.count), fields.dim)
 
 
 def _bilinear_count(ctx, out) -> int:
     f, d = ctx.inp("fields").count, ctx.inp("fields").dim
-    return {"field_all": 1, "field_each": f - 1, "field_interaction": _pairs(f)}[ctx.arg("type")] * d * d
+    return {"field_all": 1, "field_each": f - 1, "field_interaction": field_pairs(f)}[ctx.arg("type")] * d * d
 
 
 register(OpSpec(
@@ -122,7 +118,7 @@ def _dot_infer(ctx):
     if f < 2 and not ctx.arg("self_interaction"):
         raise TypeProblem("dot needs at least two fields (one field has no pairs)",
                           "pass a list of two or more fields, or self_interaction=true", at="fields")
-    return VectorType(f * (f + 1) // 2 if ctx.arg("self_interaction") else _pairs(f))
+    return VectorType(f * (f + 1) // 2 if ctx.arg("self_interaction") else field_pairs(f))
 
 
 register(OpSpec(
