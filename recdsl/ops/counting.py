@@ -31,3 +31,11 @@ def learned_slope_start(ctx) -> None:
 def field_pairs(f: int) -> int:
     """How many unordered pairs i < j of `f` fields: F(F-1)/2."""
     return f * (f - 1) // 2
+
+
+def paired_fields(ctx, hint: str = "pass a list of two or more fields") -> int:
+    """The field count of an op over field pairs, which must allow a pair (F >= 2)."""
+    f = ctx.inp("fields").count
+    if f < 2:
+        raise TypeProblem(f"{ctx.op.name} needs at least two fields (one field has no pairs)", hint, at="fields")
+    return f

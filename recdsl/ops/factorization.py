@@ -2,24 +2,14 @@
 (FM itself and NFM's bi-interaction are `fm`, IPNN's inner products are `dot`: interaction.py.)"""
 from __future__ import annotations
 
-from recdsl.ops.context import TypeProblem
-from recdsl.ops.counting import field_pairs
+from recdsl.ops.counting import field_pairs, paired_fields
 from recdsl.ops.params import Param
 from recdsl.ops.registry import Input, OpSpec, register
 from recdsl.ops.types import VectorType
 
 
-def _two_fields(ctx) -> int:
-    """The field count, which must allow a pair."""
-    f = ctx.inp("fields").count
-    if f < 2:
-        raise TypeProblem(f"{ctx.op.name} needs at least two fields (one field has no pairs)",
-                          "pass a list of two or more fields", at="fields")
-    return f
-
-
 def _fwfm_infer(ctx):
-    _two_fields(ctx)
+    paired_fields(ctx)
     return VectorType(1)
 
 
@@ -36,7 +26,7 @@ register(OpSpec(
 
 
 def _afm_infer(ctx):
-    _two_fields(ctx)
+    paired_fields(ctx)
     return VectorType(1 if ctx.arg("reduce") else ctx.inp("fields").dim)
 
 
@@ -76,7 +66,7 @@ register(OpSpec(
     inputs=(Input("fields", "fields"),),
     params=(Param("kernel", "enum", "mat", choices=("mat", "vec", "num"),
                   doc="a d x d matrix, a d-vector or a scalar per pair"),),
-    infer=lambda ctx: VectorType(field_pairs(_two_fields(ctx))),
+    infer=lambda ctx: VectorType(field_pairs(paired_fields(ctx))),
     count=_outer_count,
     layer="recdsl.layers.outer_product:OuterProduct", key_args=("kernel",),
     structure_args=("kernel",),

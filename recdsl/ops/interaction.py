@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from recdsl.ops.context import TypeProblem
-from recdsl.ops.counting import ACTIVATIONS, activation_params, dense_params, field_pairs, learned_slope_start
+from recdsl.ops.counting import (
+    ACTIVATIONS,
+    activation_params,
+    dense_params,
+    field_pairs,
+    learned_slope_start,
+    paired_fields,
+)
 from recdsl.ops.gating import poso_params
 from recdsl.ops.params import ALPHA_INIT, REQUIRED, SHARE, Param
 from recdsl.ops.registry import Input, OpSpec, register
@@ -87,10 +94,7 @@ register(OpSpec(
 
 
 def _bilinear_infer(ctx):
-    fields = ctx.inp("fields")
-    if fields.count < 2:
-        raise TypeProblem("bilinear needs at least two fields", "pass a list of two or more fields", at="fields")
-    return StackType(field_pairs(fields.count), fields.dim)
+    return StackType(field_pairs(paired_fields(ctx)), ctx.inp("fields").dim)
 
 
 def _bilinear_count(ctx, out) -> int:
@@ -114,11 +118,9 @@ register(OpSpec(
 
 
 def _dot_infer(ctx):
-    f = ctx.inp("fields").count
-    if f < 2 and not ctx.arg("self_interaction"):
-        raise TypeProblem("dot needs at least two fields (one field has no pairs)",
-                          "pass a list of two or more fields, or self_interaction=true", at="fields")
-    return VectorType(f * (f + 1) // 2 if ctx.arg("self_interaction") else field_pairs(f))
+    if ctx.arg("self_interaction"):
+        return VectorType(ctx.inp("fields").count * (ctx.inp("fields").count + 1) // 2)
+    return VectorType(field_pairs(paired_fields(ctx, "pass a list of two or more fields, or self_interaction=true")))
 
 
 register(OpSpec(

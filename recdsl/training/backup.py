@@ -10,7 +10,9 @@ checked at the end of each step, on top of the backup at every epoch's end; and 
 asked to stop. `stop_requests()` turns SIGTERM (what a cluster sends before it preempts a job) and
 the first Ctrl-C (SIGINT) into such a request: the step that runs finishes, the run backs itself
 up and raises RunInterrupted (exit code 143 or 130; run.json says "interrupted"), and
-`recdsl train --resume` continues from there. A second Ctrl-C interrupts at once.
+`recdsl train --resume` continues from there. A second Ctrl-C interrupts at once. Outside
+training (loading, building, scoring, the report) `interrupt_on_sigterm()` turns SIGTERM into
+RunInterrupted at once, so run.json says "interrupted" rather than "running".
 """
 from __future__ import annotations
 
@@ -49,6 +51,28 @@ def stop_requests():
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
+
+
+def _interrupt(signum, frame) -> None:
+    raise RunInterrupted(f"the run was stopped by {signal.Signals(signum).name} outside training",
+                         hint="`recdsl train` with the same arguments and --resume continues it from its "
+                              "last backup", signum=signum)
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm():
+    """While the block runs, SIGTERM raises RunInterrupted where the run is (loading the data,
+    building, scoring, writing the report), so the run records itself as interrupted instead of
+    dying with run.json saying `running`; inside `stop_requests()` training stops cleanly instead.
+    Main thread only (elsewhere signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def stop_requested() -> int | None:

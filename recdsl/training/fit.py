@@ -23,6 +23,7 @@ from recdsl.data.pipeline import Split
 from recdsl.data.preprocess import Preprocessor
 from recdsl.data.schema import schema_of
 from recdsl.training.atomic import atomic_path, write_json, write_text
+from recdsl.training.backup import interrupt_on_sigterm
 from recdsl.training.callbacks import epoch_timing, monitor_of, run_callbacks
 from recdsl.training.compilation import build_model, compile_model, keras_setup
 from recdsl.training.config import RunConfig
@@ -83,7 +84,7 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
     else:
         spec, spec_text = check_file(spec_path), Path(spec_path).read_text(encoding="utf-8-sig")
     check_run_dir(out, force=force, resume=resume)
-    with RunLock(out, log):
+    with interrupt_on_sigterm(), RunLock(out, log):
         schema = schema_of(spec, config.columns, config.separators)
         pre, splits, streamed = _load_data(schema, train_paths, valid_paths, test_paths, config, log,
                                            shard=(processes.index % scaled.shards, scaled.shards))
@@ -183,9 +184,9 @@ class _Run:
                                                 train_rows=train_split.rows or train_split.row_estimate(),
                                                 monitor=self.monitor, mode=self.mode, progress=progress,
                                                 timing=timing_cb))
-        if progress.weights:
-            restore(model, run_dir, progress, final=progress.done(config.epochs))
-            self.scaled.restored()
+        if progress.weights:  # a multi-process run restores its twin, then pushes it (scaled.ScaledRun.restore)
+            self.scaled.restore(model, lambda target: restore(target, run_dir, progress,
+                                                              final=progress.done(config.epochs)))
         if not progress.done(config.epochs):
             data = self.scaled.legs(fit_args(self.schema, train_split, streamed, self.scaled.local_config(config),
                                              keras, model, self.spec.name, log,

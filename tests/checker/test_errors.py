@@ -251,7 +251,7 @@ SHAPES = [
     pytest.param("block d = add(a, b)\noutput o = sigmoid(d)\n",
                  7, 15, "add needs inputs of one shape", "project them to one width", id="add-shapes"),
     pytest.param("block d = bilinear([a])\noutput o = sigmoid(d)\n",
-                 7, 20, "bilinear needs at least two fields", None, id="bilinear-one-field"),
+                 7, 20, "bilinear needs at least two fields (one field has no pairs)", None, id="bilinear-one-field"),
     pytest.param("feature x : numeric(boundaries=[3, 1], dim=8)\noutput o = sigmoid(concat(x, a))\n",
                  7, 32, "boundaries must be strictly increasing", None, id="boundaries-order"),
     pytest.param("block d = mlp(a, units=[4], gate=poso(by=s))\noutput o = sigmoid(d)\n",

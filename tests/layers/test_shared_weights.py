@@ -8,6 +8,7 @@ import pytest
 
 from recdsl.layers.attention import TargetAttention
 from recdsl.layers.self_attention import SelfAttention
+from recdsl.layers.shared_weights import RoleWeights
 from recdsl.layers.traditional_attention import TraditionalAttention
 
 from . import reference as ref
@@ -104,3 +105,38 @@ def test_a_borrowed_weight_of_another_shape_is_refused():
     narrow.borrow(owner, ("key",))
     with pytest.raises(ValueError, match=r"cannot borrow key \(6, 6\) from .*: it needs \(6, 3\)"):
         narrow(x)
+
+
+class _Scaled(RoleWeights, keras.layers.Layer):
+    """The smallest user of the mixin: y = x @ W + b, W and b made by role."""
+
+    def __init__(self, width, **kwargs):
+        super().__init__(**kwargs)
+        self.width = width
+
+    def build(self, input_shape):
+        self.w = self.role_weight("key", (input_shape[-1], self.width))
+        self.b = self.role_weight("key_bias", (self.width,), initializer="zeros")
+
+    def call(self, x):
+        return x @ self.w + self.b
+
+
+def test_role_weights_lends_only_the_roles_named_and_refuses_other_shapes():
+    x = rng(5).normal(size=(3, D)).astype("float32")
+    owner = _Scaled(4, name="owner")
+    owner(x)
+    randomize(owner, 2)
+    borrower = _Scaled(4, name="borrower")
+    borrower.borrow(owner, ("key",))
+    y = to_numpy(borrower(x))
+    roles = borrower.weights_by_role()
+    assert roles["key"] is owner.weights_by_role()["key"]  # the lender's variable itself
+    assert roles["key_bias"] is not owner.weights_by_role()["key_bias"]  # its own, made fresh
+    assert_close(y, x @ to_numpy(owner.w))  # the fresh bias starts at zeros
+    assert len(borrower.weights) == 2 and {id(w) for w in borrower.weights} >= {id(owner.w)}
+
+    wrong = _Scaled(5, name="wrong")
+    wrong.borrow(owner, ("key",))
+    with pytest.raises(ValueError, match=r"^wrong cannot borrow key \(6, 4\) from owner: it needs \(6, 5\)$"):
+        wrong(x)

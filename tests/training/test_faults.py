@@ -168,3 +168,32 @@ def test_jax_data_parallel_scores_any_number_of_rows(data, tmp_path):
     assert len(scores) == 101
     labels = pq.read_table(data / "valid.parquet").column("click").to_numpy()
     assert auc(labels, scores) == pytest.approx(found["metrics"]["valid"]["click"]["auc"], abs=1e-6)
+
+
+def test_sigterm_while_scoring_leaves_an_interrupted_run_that_resumes(data, tmp_path, monkeypatch):
+    """SIGTERM outside model.fit (here: while scoring the validation split) stops the run with exit
+    code 143 and run.json `interrupted`, not `running`; --resume then finishes it without training."""
+    import signal
+
+    from recdsl.training import fit as fit_module
+
+    out, scored = tmp_path / "run", fit_module.split_metrics
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "split_metrics", terminated)
+    code, _, err = call(argv(data, out))
+    assert code == 143, err
+    assert err.startswith("recdsl: error: the run was stopped by SIGTERM outside training\n"
+                          "  hint: `recdsl train` with the same arguments and --resume continues it"), err
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler did not outlive the run
+    assert not (out / "model.keras").exists() and not (out / ".lock").exists()
+
+    monkeypatch.setattr(fit_module, "split_metrics", scored)
+    code, stdout, err = call(argv(data, out, "--resume"))
+    assert code == 0, err
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "finished" and len(json.loads((out / "history.json").read_text())["loss"]) == 2
