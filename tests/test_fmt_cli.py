@@ -100,6 +100,15 @@ def test_fmt_is_idempotent_on_the_bundled_specs(tmp_path):
     assert call(["fmt", "--check", tmp_path]) == (0, "", f"{len(copies)} files would be left unchanged\n")
 
 
+def test_every_bundled_spec_is_already_formatted(monkeypatch):
+    """`recdsl fmt --check specs examples` exits 0: the specs we ship look as the formatter writes them."""
+    monkeypatch.chdir(ROOT)
+    code, out, err = call(["fmt", "--check", "specs", "examples"])
+    assert (code, out) == (0, ""), err
+    count = len(list((ROOT / "specs").rglob("*.rec"))) + len(list((ROOT / "examples").rglob("*.rec")))
+    assert err == f"{count} files would be left unchanged\n"
+
+
 def test_fmt_dash_formats_standard_input_to_standard_output(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(MESSY))
     assert call(["fmt", "-"]) == (0, TIDY, "reformatted -\n1 file reformatted\n")

@@ -50,6 +50,13 @@ def parse_number(text: str) -> int | float:
     return checked_float(value, text)
 
 
+def tidy_spelling(literal: str) -> str:
+    """How `recdsl fmt` writes a literal the author wrote: as written (`1_000`, `1e-4`, `0.10`, `007`,
+    `1e+3`, `20k` keep their digits, underscores, zeros and signs), except that an exponent `E` is
+    written `e`, as black does. The result reads back to the same value."""
+    return literal.replace("E", "e")
+
+
 def _scaled(body: str, scale: int) -> Decimal | None:
     """body * scale in decimal, so `1.001k` is exactly 1001 (in floats it is 1000.9999999999999) and
     `1.0001k` the float nearest 1000.1."""

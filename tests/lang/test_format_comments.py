@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recdsl.lang.errors import SpecErrors
-from recdsl.lang.formatter import format_source, format_spec
+from recdsl.lang.formatter import WIDTH, format_source, format_spec
 from recdsl.lang.parser import grammar_path, parse
 from tests.lang.test_formatter import DIN as FORMATTER_DIN
 from tests.lang.test_formatter import ODD
@@ -182,7 +182,8 @@ def test_text_that_does_not_parse_raises_located_errors():
 
 # Random specs, with whitespace, blank lines and comments in every gap between two tokens.
 NAMES = ["a", "b", "item_id", "hist", "x2"]
-ATOMS = ["1", "20k", "0.5", "-2", "100_000", "true", "false", '"a # b"', '"x"', '""', '"say \\"hi\\" #"']
+ATOMS = ["1", "20k", "0.5", "-2", "100_000", "true", "false", '"a # b"', '"x"', '""', '"say \\"hi\\" #"',
+         '"a vocabulary word long enough to open its list"', "1_234.500_0E-3", "a_reference_to_a_long_feature_name"]
 SEPARATORS = [" ", " ", " ", "", "\n", "\n\n", "\n\n\n", "  {c}\n", "\n{c}\n", "\n\n{c}\n\n", "\n    {c}\n    "]
 
 
@@ -243,3 +244,4 @@ def test_random_specs_with_comments_everywhere(case):
         assert formatted.count(marker) == 1
         assert any(line.endswith(comment) for line in lines), comment
     assert formatted.count("#@") == len(comments)
+    assert all(len(line) <= WIDTH for line in lines if "#" not in line)  # long values are opened

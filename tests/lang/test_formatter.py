@@ -141,7 +141,7 @@ def test_expressions():
 
 
 def test_long_statements_wrap_one_argument_per_line():
-    units = ", ".join(["1024"] * 20)
+    units = ", ".join(["1024"] * 12)
     text = f"model m\nblock deep = mlp(fields, units=[{units}], gate=poso(by=[a, b]))\n" \
            f"group g = [{', '.join(f'member_{i}' for i in range(15))}]\n"
     formatted = roundtrip(text)
@@ -149,6 +149,30 @@ def test_long_statements_wrap_one_argument_per_line():
     assert lines[2:7] == ["block deep = mlp(", "    fields,", f"    units=[{units}],",
                           "    gate=poso(by=[a, b]),", ")"]
     assert lines[8] == "group g = [" and lines[9] == "    member_0," and lines[-1] == "]"
+
+
+def test_an_argument_too_long_for_its_line_is_opened_too():
+    """A list of plain values is filled (15 of `1024,` reach column 97 at 8 spaces); a call gets one
+    part per line, at every depth."""
+    units = ", ".join(["1024"] * 20)
+    vocab = ", ".join(f'"word_{i:02}"' for i in range(12))
+    text = f"model m\nblock deep = mlp(fields, units=[{units}], gate=poso(by=[a, b]))\n" \
+           f"feature g : multi(category(vocab=[{vocab}], dim=8), max_len=6)\n"
+    lines = roundtrip(text).splitlines()
+    assert lines[2:10] == ["block deep = mlp(", "    fields,", "    units=[",
+                           "        " + ", ".join(["1024"] * 15) + ",", "        " + ", ".join(["1024"] * 5) + ",",
+                           "    ],", "    gate=poso(by=[a, b]),", ")"]
+    assert all(len(line) <= WIDTH for line in lines)
+    assert lines[11:] == ["feature g : multi(", "    category(", "        vocab=[",
+                          "            " + ", ".join(f'"word_{i:02}"' for i in range(8)) + ",",
+                          "            " + ", ".join(f'"word_{i:02}"' for i in range(8, 12)) + ",",
+                          "        ],", "        dim=8,", "    ),", "    max_len=6,", ")"]
+
+
+def test_a_value_longer_than_a_line_stays_whole():
+    word = '"' + "w" * 120 + '"'
+    lines = roundtrip(f"model m\nfeature g : category(vocab=[{word}, {word}])\n").splitlines()
+    assert lines[2:] == ["feature g : category(", "    vocab=[", f"        {word},", f"        {word},", "    ],", ")"]
 
 
 def test_lines_that_fit_are_not_wrapped():

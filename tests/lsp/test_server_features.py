@@ -51,7 +51,7 @@ async def test_hover_on_a_pool_and_a_group_where_they_are_used(client):
 
 async def test_hover_on_an_op_gives_the_node_and_the_registry_entry(client):
     uri = await open_document(client, DIN_PATH)
-    text = await hover(client, uri, DIN, "din(query")
+    text = await hover(client, uri, DIN, "din(\n")
     assert text.startswith("```rec\npool interest: din -> [B, 32]\n```")
     assert "### `din` — DIN attention" in text
     assert "| `units` | int list | `[80, 40]` | hidden sizes of the attention MLP (≥ 1) |" in text
@@ -100,7 +100,7 @@ async def test_definition_and_references_of_a_feature(client):
     assert (found.uri, spans([found])) == (uri, [(9, 8, 15)])
     refs = await client.text_document_references_async(types.ReferenceParams(
         text_document=doc(uri), position=where, context=types.ReferenceContext(include_declaration=True)))
-    assert spans(refs) == [(9, 8, 15), (11, 33, 40), (17, 29, 36), (20, 39, 46)]
+    assert spans(refs) == [(9, 8, 15), (11, 33, 40), (18, 11, 18), (24, 39, 46)]
 
 
 async def test_rename_changes_the_declaration_and_every_use(client):
@@ -110,14 +110,14 @@ async def test_rename_changes_the_declaration_and_every_use(client):
     assert (ready.start.line, ready.start.character, ready.end.character) == (17, 5, 13)
     edit = await client.text_document_rename_async(types.RenameParams(doc(uri), where, "user_interest"))
     changes = edit.changes[uri]
-    assert spans(changes) == [(17, 5, 13), (22, 29, 37), (23, 27, 35)]
+    assert spans(changes) == [(17, 5, 13), (26, 29, 37), (28, 13, 21)]
     assert {c.new_text for c in changes} == {"user_interest"}
 
 
 async def test_rename_is_refused_on_an_op_a_keyword_and_to_a_taken_name(client):
     uri = await open_document(client, DIN_PATH)
     with pytest.raises(JsonRpcException, match="`din` is an op name"):
-        await client.text_document_prepare_rename_async(types.PrepareRenameParams(doc(uri), position(DIN, "din(q")))
+        await client.text_document_prepare_rename_async(types.PrepareRenameParams(doc(uri), position(DIN, "din(\n")))
     with pytest.raises(JsonRpcException, match="`pool` is a keyword"):
         await client.text_document_prepare_rename_async(types.PrepareRenameParams(doc(uri), position(DIN, "pool i")))
     with pytest.raises(JsonRpcException, match=r"`age` is already defined \(line 7\)"):
@@ -138,7 +138,7 @@ async def test_document_symbols_are_the_outline(client):
     ]
     assert len(symbols) == 16 and symbols[0].name == "user_id"
     deep = symbols[-2]
-    assert (deep.range.start.line, deep.range.end.line, deep.selection_range.start.character) == (23, 24, 6)
+    assert (deep.range.start.line, deep.range.end.line, deep.selection_range.start.character) == (27, 32, 6)
 
 
 async def test_formatting_rewrites_the_whole_document_and_keeps_comments(client):

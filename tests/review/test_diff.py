@@ -209,7 +209,7 @@ def test_a_rename_follows_a_share_reference_on_a_bundled_spec(tmp_path):
 def test_dropping_a_share_gives_the_node_its_own_weights(tmp_path):
     text = open("specs/attention.rec", encoding="utf-8").read()
     diff = diff_specs(recdsl.check("specs/attention.rec"),
-                      checked(tmp_path, "attention.rec", edit(text, (", share=target)", ")"))))
+                      checked(tmp_path, "attention.rec", edit(text, ("    share=target,\n", ""))))
     # attention with transform=true over d = 16: a 16 x 16 kernel and a bias, 272 weights of its own
     assert diff.changes == (NodeChange("changed", "merged", "pool", "attention", args=(ArgChange("share", "target", None),),
                                        old_shape=("B", 16), shape=("B", 16), old_params=0, params=16 * 16 + 16),)
