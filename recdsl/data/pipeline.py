@@ -32,12 +32,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recdsl.data import source
+from recdsl.data.buffers import RowBuffers
 from recdsl.data.errors import FixLog
 from recdsl.data.keys import extra_of, label_key, label_of, length_key, missing_key
 from recdsl.data.preprocess import Preprocessor
+from recdsl.data.unseen import CHUNK_KEY, UnseenCounter
 from recdsl.ops.rows import PADDING_ROW
 
-ROW_BYTES_GUESS = 8  # bytes per model-input value once preprocessed (int32/float32 + overhead)
+VALUE_BYTES = 4  # one model-input value once preprocessed: an int32 row or a float32 number
+LOAD_CHUNK_ROWS = 16_384  # rows read and preprocessed at a time into the cache
+#: a loading chunk's working memory (Arrow batch, raw int64 lists, the lookups' tensors), in
+#: preprocessed rows' worth: ~8 x LOAD_CHUNK_ROWS (measured: tests/data/test_cache_memory.py)
+LOAD_WORK_ROWS = 8 * LOAD_CHUNK_ROWS
 
 
 @dataclass
@@ -61,37 +67,42 @@ class Split:
         if self.fixes is None:
             self.fixes = FixLog(self.name)
 
-    def _chunks(self, fixes: FixLog):
+    def _chunks(self, fixes: FixLog, chunk_rows: int = source.CHUNK_ROWS):
         yield from source.read(self.paths, self.pre.schema, fixes, missing=self.missing, labels=self.labels,
-                               extra_columns=self.extra_columns, shard=self.shard)
+                               extra_columns=self.extra_columns, shard=self.shard, chunk_rows=chunk_rows)
 
     def load(self) -> "Split":
-        """Read, check and preprocess every file into memory (chunk by chunk)."""
-        parts: dict[str, list] = {}
-        for chunk in self._chunks(self.fixes):
+        """Read, check and preprocess every file into memory, chunk by chunk, each chunk written
+        into arrays sized from the files' row count (recdsl.data.buffers): one copy of the data,
+        plus one chunk's working memory while it loads."""
+        buffers = RowBuffers(self.row_estimate())
+        for chunk in self._chunks(self.fixes, LOAD_CHUNK_ROWS):
             raw = self.pre.coerce(chunk)
             inputs = self.pre.transform_arrays(raw)
             self.pre.oov_rows(raw, inputs, self.fixes, chunk.file, chunk.first_row)
-            for k, v in inputs.items():
-                parts.setdefault(k, []).append(v)
-            for k, v in raw.items():
-                if label_of(k) is not None or extra_of(k) is not None:
-                    parts.setdefault(k, []).append(v)
-        joined = {k: np.concatenate(v) for k, v in parts.items()}
+            kept = {k: v for k, v in raw.items() if label_of(k) is not None or extra_of(k) is not None}
+            buffers.append({**inputs, **kept})
+            del raw, inputs, kept
+        joined = buffers.arrays()
         features = [c.feature for c in self.pre.schema.columns]
-        self.inputs = {k: joined[k] for k in features} if parts else {}
+        self.inputs = {k: joined[k] for k in features} if joined else {}
         self.targets = {label_of(k): joined[k][:, None] for k in joined if label_of(k) is not None}
         self.extras = {extra_of(k): joined[k] for k in joined if extra_of(k) is not None}
-        self.rows = len(next(iter(self.inputs.values()))) if self.inputs else 0
+        self.rows = buffers.rows
         self.label_rate = {k: float(v.mean()) for k, v in self.targets.items()} if self.rows else {}
         return self
 
+    def row_bytes(self) -> int:
+        """Bytes one preprocessed row takes in memory: 4 per model-input value (int32 rows,
+        float32 numbers) and 4 per label."""
+        values = sum(col.max_len if col.is_list else col.size for col in self.pre.schema.columns)
+        return VALUE_BYTES * (values + (len(self.pre.schema.labels) if self.labels else 0))
+
     def estimated_mb(self) -> float:
-        """Size of the preprocessed inputs, from the files' row counts (Parquet metadata; CSV by bytes)."""
-        per_row = 0
-        for col in self.pre.schema.columns:
-            per_row += col.max_len if col.is_list else col.size
-        return self.row_estimate() * per_row * ROW_BYTES_GUESS / 2 ** 20
+        """Peak memory of the cached split in MiB: its rows (the files' row counts: Parquet
+        metadata, CSV by bytes) x row_bytes, plus one chunk's working memory while loading
+        (LOAD_WORK_ROWS rows' worth: raw values, the lookups' intermediate tensors)."""
+        return (self.row_estimate() + LOAD_WORK_ROWS) * self.row_bytes() / 2 ** 20
 
     def row_estimate(self) -> int:
         import pyarrow.parquet as pq
@@ -106,10 +117,12 @@ class Split:
         return rows // row_count
 
     def dataset(self, batch_size: int, shuffle_buffer: int = 100_000, seed: int | None = None, repeat=False,
-                length_buckets: int = 0):
-        """A streaming tf.data pipeline of (inputs, labels) batches; the first whole pass over the
-        files counts the split's rows, positive rates and fixes (`rows`, `label_rate`, `fixes`).
-        length_buckets > 0 groups rows by sequence length (see the module docstring)."""
+                length_buckets: int = 0, epoch: int | None = None):
+        """A streaming tf.data pipeline of (inputs, labels) batches; the split's first whole pass
+        over the files counts its rows, positive rates and fixes (`rows`, `label_rate`, `fixes`).
+        length_buckets > 0 groups rows by sequence length (see the module docstring). With
+        `epoch`, every pass is that epoch's order, shuffled with epoch_seed(seed, epoch) (a
+        resumed run rebuilds it); without, each pass reshuffles from `seed`."""
         import tensorflow as tf
 
         schema = self.pre.schema
@@ -128,20 +141,25 @@ class Split:
             for lab in schema.labels:
                 signature[label_key(lab.output)] = tf.TensorSpec([None], tf.float32)
 
+        signature[CHUNK_KEY] = tf.TensorSpec([], tf.int64)
+        unseen, passes = UnseenCounter(self.pre, self.fixes), []
+
         def generate():  # the first whole pass sets rows, label_rate and fixes (each pass re-reads the files)
-            fixes, rows, positives = FixLog(self.name), 0, {}
+            fixes, rows, positives, first_pass = FixLog(self.name), 0, {}, not (passes or self.rows)
+            passes.append(1)
             for chunk in self._chunks(fixes):
                 raw = self.pre.coerce(chunk)
                 rows += chunk.rows
                 for lab in schema.labels if self.labels else ():
                     positives[lab.output] = positives.get(lab.output, 0.0) + float(raw[label_key(lab.output)].sum())
+                raw[CHUNK_KEY] = unseen.chunk_number(first_pass, chunk.file, chunk.first_row)
                 yield {k: raw[k] for k in signature}
-            if not self.rows:
-                self.rows, self.fixes.entries = rows, fixes.entries
+            if not self.rows:  # the source's fixes first, then the unseen values counted in the map
+                self.rows, self.fixes.entries = rows, {**fixes.entries, **self.fixes.entries}
                 self.label_rate = {k: v / rows for k, v in positives.items()} if rows else {}
 
         def split(raw):
-            inputs = self.pre.transform(raw)
+            inputs = unseen.counted(raw, self.pre.transform(raw))
             if not self.labels:
                 return inputs
             return inputs, {lab.output: raw[label_key(lab.output)][:, None] for lab in schema.labels}
@@ -149,7 +167,9 @@ class Split:
         self.pre.build_layers()
         ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
         ds = ds.map(split, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-        if shuffle_buffer:
+        if shuffle_buffer and epoch is not None:
+            ds = ds.shuffle(shuffle_buffer, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
+        elif shuffle_buffer:
             ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         if repeat:
             ds = ds.repeat()
@@ -197,7 +217,9 @@ class Split:
         One stream for the whole of training, so `model.fit(ds, steps_per_epoch=...)` keeps a
         single iterator: a fresh tf.data iterator per epoch (what fit does with a finite
         dataset, or with numpy arrays through Keras' adapter) sometimes stalls for a second or
-        more before its first batch while the previous one is torn down."""
+        more before its first batch while the previous one is torn down. Batches are gathered
+        from the cached numpy arrays as they are read, so the split is held once (not again as
+        tensors)."""
         import tensorflow as tf
 
         names = bucketed_inputs(self.pre.schema, length_buckets)
@@ -215,20 +237,26 @@ class Split:
                 if names:
                     order = order[np.argsort(lengths[order], kind="stable")]
                 for start in starts_now[left:]:
-                    yield order[start:start + batch_size]
+                    rows = order[start:start + batch_size]
+                    yield ({k: v[rows] for k, v in self.inputs.items()}, {k: v[rows] for k, v in self.targets.items()})
                 left = 0
 
-        inputs = {k: tf.constant(v) for k, v in self.inputs.items()}
-        targets = {k: tf.constant(v) for k, v in self.targets.items()}
+        def spec(array):
+            return tf.TensorSpec([None, *array.shape[1:]], tf.as_dtype(array.dtype))
 
-        def gather(rows):
-            x = {k: tf.gather(v, rows) for k, v in inputs.items()}
-            if names:
-                x = cut_to_used_length(x, names, length_buckets)
-            return x, {k: tf.gather(v, rows) for k, v in targets.items()}
+        signature = ({k: spec(v) for k, v in self.inputs.items()}, {k: spec(v) for k, v in self.targets.items()})
+        ds = tf.data.Dataset.from_generator(batches, output_signature=signature)  # numpy rows: no tensor copy
+        if names:
+            ds = ds.map(lambda x, y: (cut_to_used_length(x, names, length_buckets), y),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds.prefetch(tf.data.AUTOTUNE)
 
-        ds = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
-        return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+def epoch_seed(seed: int | None, epoch: int) -> int | None:
+    """The shuffle seed of a streamed epoch (0-based): a function of the run's seed and the epoch."""
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0] >> 1)
 
 
 def bucketed_inputs(schema, length_buckets: int) -> list[str]:

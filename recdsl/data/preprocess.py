@@ -5,6 +5,8 @@
     category(size=K)           IntegerLookup(0 .. K-1)        -> rows 2 .. K+1, out of range -> 1
     category(max_tokens=M)     String/IntegerLookup, vocabulary learned from training data
                                (the M most frequent values; ties by value)   -> rows 2 .., unseen -> 1
+                               counted in bounded memory (recdsl.data.frequent): exact while the
+                               distinct values fit in 10 x M counters (at least 100,000)
     numeric(boundaries=b)      Discretization(b)              -> rows 2 .. len(b)+2, missing -> 1
     numeric(normalize=...)     standard: Normalization(mean, variance); minmax: (x-min)/(max-min);
                                log: log1p(max(x, 0)); none: x.  Missing -> the training mean.
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from recdsl.data.errors import DataError, FixLog
+from recdsl.data.frequent import FrequentValues, capacity_for, merged, most_frequent
 from recdsl.data.keys import is_bookkeeping, length_key, missing_key
 from recdsl.data.lookups import INT_OOV_TOKEN, KERAS_OOV, OOV_KEY, oov_token, table_layer
 from recdsl.data.row_counts import ROW_COUNTS, RowCounter
@@ -49,7 +52,7 @@ class Preprocessor:
     def fit(cls, chunks, schema: Schema) -> "Preprocessor":
         """One pass over training chunks (recdsl.data.source.read, whose `paths` an empty
         result names): vocabularies, statistics and each table's row counts."""
-        counts: dict[str, dict] = {name: {} for name, t in schema.tables.items() if t.learned}
+        summaries: dict[str, dict] = {name: {} for name, t in schema.tables.items() if t.learned}
         counter = RowCounter(schema)
         kinds: dict[str, set] = {name: set() for name in schema.tables}
         moments: dict[str, list] = {}
@@ -61,14 +64,13 @@ class Preprocessor:
                 if col.is_numeric:
                     _accumulate(moments.setdefault(col.feature, [0, 0.0, 0.0, np.inf, -np.inf]), x)
                     continue
-                kinds[col.table.name].add("string" if x.dtype == object else "int64")
-                counter.add(chunk.arrays, col)
+                kind = "string" if x.dtype == object else "int64"
+                kinds[col.table.name].add(kind)
+                valid = counter.add(chunk.arrays, col)
                 if col.table.learned:
-                    valid = _valid_values(chunk.arrays, col)
-                    values, n = np.unique(valid, return_counts=True)
-                    table_counts = counts[col.table.name]
-                    for v, c in zip(values.tolist(), n.tolist()):
-                        table_counts[v] = table_counts.get(v, 0) + c
+                    summary = summaries[col.table.name].setdefault(
+                        kind, FrequentValues(capacity_for(col.table.max_tokens)))
+                    summary.add(valid if kind == "string" else valid.astype("int64", copy=False))
         if rows == 0:
             files = [str(f) for f in getattr(chunks, "paths", [])]
             raise DataError(f"the training data has no rows{': ' + ', '.join(files) if len(files) > 1 else ''}",
@@ -80,15 +82,16 @@ class Preprocessor:
             dtype = _table_dtype(table, kinds[name])
             entry = {"dtype": dtype}
             if table.learned:
-                found = counts[name]
-                if not found:
+                summaries[name] = summary = merged(list(summaries[name].values()), dtype == "string",
+                                                   capacity_for(table.max_tokens))
+                if summary.values is None:
                     cols = ", ".join(c.column for c in schema.table_columns(name))
                     raise DataError(f"no values to learn a vocabulary from in column(s) {cols}",
                                     hint="every value is null or empty in the training data")
-                found = _merged(found, dtype)
-                ranked = sorted(found.items(), key=lambda kv: (-kv[1], str(kv[0])))
-                entry["vocabulary"] = [k for k, _ in ranked[:table.max_tokens]]
-                entry["seen"] = len(found)
+                entry["vocabulary"] = most_frequent(summary, table.max_tokens)
+                entry["seen"] = summary.seen  # a lower bound when undercount is set
+                if summary.undercount:
+                    entry["undercount"] = summary.undercount
             if not table.hashed:
                 vocabulary = table.vocab if table.vocab is not None else entry.get("vocabulary", ())
                 token = oov_token(dtype, vocabulary)
@@ -104,7 +107,7 @@ class Preprocessor:
                 pre.numerics[col.feature] = {"mean": _floats(mean, col.size), "variance": _floats(var, col.size),
                                              "min": _floats(lo, col.size), "max": _floats(hi, col.size),
                                              "count": int(np.min(n))}
-        pre.row_counts = counter.rows(pre)
+        pre.row_counts = counter.rows(pre, summaries)
         return pre
 
     # --- persistence ------------------------------------------------------------------------
@@ -257,10 +260,10 @@ class Preprocessor:
             oov = ids == OOV_ROW
             hit = oov.any(axis=1) if col.is_list else oov & ~arrays[missing_key(col.feature)]
             if hit.any():
-                fixes.add(col.column, self._oov_reason(col, fixes.split), int(hit.sum()), file,
+                fixes.add(col.column, self.oov_reason(col, fixes.split), int(hit.sum()), file,
                           int(np.flatnonzero(hit)[0]) + first_row)
 
-    def _oov_reason(self, col: Column, split: str) -> str:
+    def oov_reason(self, col: Column, split: str) -> str:
         entry = self.tables.get(col.table.name, {})
         if entry.get("seen", 0) <= len(entry.get("vocabulary", ())):
             return "unseen value -> OOV row"
@@ -277,24 +280,6 @@ def _table_dtype(table: Table, kinds: set) -> str:
     if table.size is not None:
         return "int64"
     return "int64" if kinds == {"int64"} else "string"
-
-
-def _merged(counts: dict, dtype: str) -> dict:
-    """Value counts keyed by the table's dtype: an integer and its text (a CSV and a Parquet
-    file of one table) are one value, their counts summed."""
-    out: dict = {}
-    for k, c in counts.items():
-        key = str(k) if dtype == "string" else int(k)
-        out[key] = out.get(key, 0) + c
-    return out
-
-
-def _valid_values(arrays: dict, col: Column) -> np.ndarray:
-    x = arrays[col.feature]
-    if col.is_list:
-        lengths = arrays[length_key(col.feature)]
-        return x[np.arange(x.shape[1])[None, :] < lengths[:, None]]
-    return x[~arrays[missing_key(col.feature)]]
 
 
 def _accumulate(acc: list, x: np.ndarray) -> None:

@@ -25,19 +25,24 @@ def fit_args(schema, train_split: Split, streamed: bool, config: RunConfig, kera
     (Split.training_dataset), so a resumed run skips the epochs and steps it trained before and
     sees the batches an uninterrupted run sees. A run resumed inside an epoch trains in two legs:
     the rest of that epoch (steps_per_epoch shortened), then the epochs after it. Streamed data
-    skips the batches already trained in the epoch, but its shuffle is not the uninterrupted
-    run's. Under a distribution that splits batches across devices, each batch is trimmed to a
-    multiple of their number."""
+    trains one leg per epoch, each shuffled from (seed, epoch) alone (Split.dataset's `epoch`),
+    and skips the batches already trained in the epoch it resumes, so it too sees the batches
+    an uninterrupted run sees. Under a distribution that splits batches across devices, each
+    batch is trimmed to a multiple of their number."""
     cut = bucketed_inputs(schema, config.length_buckets)
     starts = [(initial_epoch, initial_step)] + ([(initial_epoch + 1, 0)] if initial_step else [])
+    if streamed:
+        starts = [(initial_epoch, initial_step)] + [(e, 0) for e in range(initial_epoch + 1, config.epochs)]
     legs = []
     for epoch, step in starts:
         if epoch >= config.epochs:
             break
-        if streamed:  # tf.data pipelines shuffle themselves
+        if streamed:  # tf.data pipelines shuffle themselves, one epoch each
             x = train_split.dataset(config.batch_size, config.shuffle_buffer, config.seed,
-                                    length_buckets=config.length_buckets)
+                                    length_buckets=config.length_buckets, epoch=epoch)
             leg = dict(x=_trimmed(x.skip(step) if step else x, batch_shards()), shuffle=False)
+            legs.append(dict(leg, initial_epoch=epoch, epochs=epoch + 1))
+            continue
         else:  # one iterator for every epoch
             steps = train_split.batches_per_epoch(config.batch_size)
             x = train_split.training_dataset(config.batch_size, config.length_buckets, config.seed,

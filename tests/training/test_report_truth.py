@@ -123,7 +123,11 @@ def test_a_streamed_run_reports_its_rows_rate_and_fixes(tables):
     assert data["train"]["rows"] == 300
     assert data["train"]["label_rate"]["click"] == pytest.approx(clicks.mean())
     train_fixes = {f["what"]: f["rows"] for f in data["fixes"] if f["split"] == "train"}
-    assert train_fixes == {"null or empty -> OOV row": nulls}  # once, not once per epoch
+    values = [v for v in table["cat"].to_pylist() if v is not None]
+    top2 = sorted(set(values), key=lambda v: (-values.count(v), v))[:2]
+    cut = sum(v not in top2 for v in values)  # max_tokens=2 of 3 values: the third is cut
+    assert train_fixes == {"null or empty -> OOV row": nulls,  # once, not once per epoch
+                           "beyond max_tokens=2 -> OOV row": cut}
     report = (folder / "run" / "report.md").read_text()
     assert "`tiny` was trained on 300 rows" in report
     assert f"| train | `{folder / 'train.parquet'}` | 300 | {clicks.mean():.4f} |" in report
