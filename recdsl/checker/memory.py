@@ -133,19 +133,27 @@ SHARD_TABLES_ABOVE = 100_000
 
 def row_sharded(rows: int, threshold: int, devices: int) -> bool:
     """Whether model parallel over `devices` splits a table of `rows` rows by rows: more rows than
-    `threshold`, and rows that divide among the devices (an uneven split is not possible)."""
-    return devices > 1 and rows > threshold and rows % devices == 0
+    `threshold` (a table whose rows do not divide is padded to the next multiple: shard_rows)."""
+    return devices > 1 and rows > threshold
+
+
+def shard_rows(rows: int, devices: int) -> int:
+    """The rows each of `devices` holds of a row-sharded table: ceil(rows / devices) (the table is
+    padded with never-looked-up rows to devices x that; recdsl.layers.embedding)."""
+    return -(-rows // devices)
 
 
 def table_bytes(spec, devices: int = 1, threshold: int = SHARD_TABLES_ABOVE) -> tuple[list, int]:
     """([(feature, rows, dim, bytes, bytes per device)] of every embedding table, model bytes per
-    device) under model parallel over `devices`: a row-sharded table's rows split evenly among them,
-    every other weight replicated on each."""
+    device) under model parallel over `devices`: a row-sharded table's shard_rows rows on each (its
+    padding rows included), every other weight replicated on each. `bytes` is the real rows'."""
     tables, per_device = [], 0
     for node in spec.nodes:
         nbytes = node.params * BYTES_PER_PARAM
         rows = table_rows(node)
-        here = nbytes // devices if rows is not None and row_sharded(rows, threshold, devices) else nbytes
+        here = nbytes
+        if rows is not None and row_sharded(rows, threshold, devices):
+            here = shard_rows(rows, devices) * (node.params // rows) * BYTES_PER_PARAM
         per_device += here
         if rows is not None:
             tables.append((node.name, rows, node.params // rows if rows else 0, nbytes, here))

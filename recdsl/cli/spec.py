@@ -98,9 +98,9 @@ def _table_bytes(spec, devices: int, threshold: int | None) -> str:
     tables, per_device = table_bytes(spec, devices, threshold)
     head = ("table", "rows", "dim", "bytes") + ((f"per device ({devices})",) if devices > 1 else ())
     def note(rows: int, nbytes: int, here: int) -> str:
-        if here < nbytes:
-            return " (row-sharded)"
-        return f" (replicated: {rows:,} rows do not divide by {devices})" if rows > threshold else ""
+        if here == nbytes:
+            return ""
+        return " (row-sharded)" if rows % devices == 0 else f" (row-sharded, padded to {-(-rows // devices) * devices:,} rows)"
 
     rows = [head] + [(name, f"{r:,}", str(d), size_text(b)) + ((size_text(p) + note(r, b, p),) if devices > 1 else ())
                      for name, r, d, b, p in tables]

@@ -1,7 +1,10 @@
 """Embedding tables for categorical features and the numeric feature encoder."""
 from __future__ import annotations
 
+import math
+
 import keras
+import numpy as np
 from keras import ops
 
 from recdsl.ops.rows import PADDING_ROW
@@ -35,18 +38,42 @@ class FeatureEmbedding(keras.layers.Layer):
     Tables of up to ROW_PENALTY_LIMIT rows sum it over their rows with a used-row
     indicator; larger ones per looked-up position as ||E_j||^2 / (n_j * c_j), c_j the count
     of j in the call, so only the used rows get a gradient.
+
+    Built under a keras distribution whose layout splits the table's rows over S devices (model
+    parallel, recdsl.training.distribution), E holds `stored_rows` = ceil(rows / S) * S rows: the
+    rows that make it divide, zeros after the real ones, are never looked up (indices < rows)
+    and get no gradient. Saving writes the real rows alone, and loading takes either length, so
+    a model.keras is the same whether its table was padded or not. Anywhere else E is [rows, dim].
     """
 
     def __init__(self, rows, dim, l2=0.0, **kwargs):
         super().__init__(**kwargs)
         self.rows, self.dim, self.l2 = rows, dim, l2
+        self.stored_rows = rows
 
     def build(self, input_shape=None):
+        self.stored_rows = padded_rows(f"{self.path}/embeddings", self.rows, self.dim)
         self.embeddings = self.add_weight(
-            name="embeddings", shape=(self.rows, self.dim),
-            initializer=keras.initializers.RandomUniform(-0.05, 0.05))
+            name="embeddings", shape=(self.stored_rows, self.dim),
+            initializer=PaddedRows(keras.initializers.RandomUniform(-0.05, 0.05), self.rows))
         self.row_frequency = self.add_weight(
             name="row_frequency", shape=(self.rows,), initializer="ones", trainable=False)
+
+    def save_own_variables(self, store):
+        """The real rows of the table (a padded one's first `rows`), then row_frequency."""
+        table = self.embeddings if self.stored_rows == self.rows else \
+            ops.convert_to_numpy(self.embeddings.value)[: self.rows]
+        store["0"], store["1"] = table, self.row_frequency
+
+    def load_own_variables(self, store):
+        """A table of `rows` or of `stored_rows` rows (cut or padded with zeros to this one's)."""
+        self._check_load_own_variables(store)
+        table = np.asarray(store["0"])
+        if table.shape[0] != self.stored_rows:
+            table = np.concatenate([table[: self.rows], np.zeros((self.stored_rows - min(len(table), self.rows),
+                                                                  self.dim), table.dtype)])
+        self.embeddings.assign(table)
+        self.row_frequency.assign(store["1"])
 
     def call(self, inputs):
         several = isinstance(inputs, (list, tuple))
@@ -67,7 +94,8 @@ class FeatureEmbedding(keras.layers.Layer):
         freq = ops.cast(self.row_frequency, "float32")
         if self.rows <= ROW_PENALTY_LIMIT:
             used = ops.logical_and(in_batch > 0, ops.arange(self.rows) != PADDING_ROW)
-            norms = ops.sum(ops.square(ops.cast(self.embeddings, "float32")), axis=-1)
+            table = self.embeddings if self.stored_rows == self.rows else self.embeddings[: self.rows]
+            norms = ops.sum(ops.square(ops.cast(table, "float32")), axis=-1)
             return self.l2 * ops.sum(ops.where(used, norms / freq, 0.0))
         share = ops.take(in_batch, flat) * ops.take(freq, flat)
         norms = ops.sum(ops.square(ops.cast(vectors, "float32")), axis=-1)
@@ -81,6 +109,42 @@ class FeatureEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rows": self.rows, "dim": self.dim, "l2": self.l2}
+
+
+class _Probe:
+    """What a keras Distribution reads of a variable to find its layout: its path and shape."""
+
+    def __init__(self, path, shape):
+        self.path, self.shape = path, shape
+
+
+def padded_rows(path: str, rows: int, dim: int) -> int:
+    """`rows` rounded up to a multiple of the devices the active keras distribution splits the rows of
+    the variable `path` over (its layout's first axis); `rows` when none splits them."""
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return rows
+    layout = distribution.get_variable_layout(_Probe(path, (rows, dim)))
+    axes = layout.axes[0] if layout is not None else None
+    if axes is None:
+        return rows
+    mesh = layout.device_mesh
+    names = list(mesh.axis_names)
+    parts = math.prod(mesh.shape[names.index(a)] for a in ((axes,) if isinstance(axes, str) else axes))
+    return -(-rows // parts) * parts
+
+
+class PaddedRows(keras.initializers.Initializer):
+    """`initializer`'s values for the first `rows` rows (drawn as for an unpadded [rows, ...] table), then zeros."""
+
+    def __init__(self, initializer, rows):
+        self.initializer, self.rows = initializer, rows
+
+    def __call__(self, shape, dtype=None):
+        real = self.initializer((self.rows, *shape[1:]), dtype=dtype)
+        if shape[0] == self.rows:
+            return real
+        return ops.concatenate([real, ops.zeros((shape[0] - self.rows, *shape[1:]), dtype=real.dtype)], axis=0)
 
 
 NUMERIC_MODES = ("dense", "project", "bucket")

@@ -14,7 +14,12 @@ Run settings (recdsl.training.config): `distribution`
 Meshes (`mesh_shape`): data is [batch = all devices]. model is [batch, model]: with several
 processes the model axis spans the processes (each holds its row-shard of every large table,
 `addressable_shards`) and the batch axis the devices of one process; in one process the model
-axis spans its devices. A table whose rows do not divide by the model axis stays replicated.
+axis spans its devices. A table whose rows do not divide by the model axis is padded to the next
+multiple of it (recdsl.layers.embedding.padded_rows: zero rows after the real ones, never looked up;
+each device holds ceil(rows / model axis) rows); model.keras holds the real rows alone. The
+checker's parameter counts are the real rows'; `model.count_params()` of the distributed model
+counts the padding too (fewer than the model axis rows per table), `check --table --devices N` the
+padded shard of each device.
 
 Processes: `--coordinator HOST:PORT --num-processes N --process-id I` (or RECDSL_COORDINATOR,
 RECDSL_NUM_PROCESSES, RECDSL_PROCESS_ID) start `keras.distribution.initialize` over
@@ -130,7 +135,7 @@ def start(processes: Processes, setting: str = "auto") -> None:
 
 def sharded_tables(spec, threshold: int, model_axis: int) -> dict:
     """{variable path: rows} of the embedding tables row-sharded ("model", None): every table of more
-    than `threshold` rows whose rows divide by `model_axis`; {} for a model axis of 1."""
+    than `threshold` rows (padded where its rows do not divide by `model_axis`); {} for a model axis of 1."""
     from recdsl.checker.memory import row_sharded, table_rows
     from recdsl.emitter import feature_layer_name
 

@@ -6,6 +6,11 @@ Weights that span other processes (a row-sharded table, or any weight on a mesh 
 processes) cannot be read or saved where they are: `GatheredModel.pull` gathers every weight and
 optimizer variable into the twin (a collective: every process calls it, at each epoch's end and
 at the end of training). One process: every hook does nothing.
+
+A row-sharded table whose rows do not divide by the model axis is padded in the distributed model
+(recdsl.layers.embedding.FeatureEmbedding.stored_rows) and not in the twin: `pull` keeps the real
+rows of it and of its optimizer slots, `push` (a resumed run: the twin restored from the backup,
+then pushed) pads them with zeros.
 """
 from __future__ import annotations
 
@@ -53,10 +58,18 @@ class ScaledRun:
         self.gathered = GatheredModel(model, build_twin)
         return on_twin(self.gathered, callbacks)
 
-    def restored(self) -> None:
-        """After the distributed model was restored from a backup: the twin too."""
-        if self.gathered is not None:
-            self.gathered.pull()
+    def restore(self, model, restore) -> None:
+        """`restore(target)` puts a model where the backup left it: in a multi-process run the twin
+        (whose shapes the backup has), then the twin's state is pushed into the distributed model."""
+        if self.gathered is None:
+            restore(model)
+            return
+        active = self.gathered.undistributed()
+        try:
+            restore(self.gathered.twin)
+        finally:
+            active()
+        self.gathered.push()
 
     def legs(self, legs: list[dict]) -> list[dict]:
         """Streamed legs as fixed steps of full batches (a short batch would differ between processes)."""
@@ -94,6 +107,20 @@ def _state_variables(model) -> list:
     return list(model.variables) + (list(model.optimizer.variables) if model.optimizer is not None else [])
 
 
+def _fitted(value, shape):
+    """`value` cut or zero-padded along its first axis to `shape` (a padded table's rows)."""
+    import numpy as np
+
+    if value.shape == tuple(shape):
+        return value
+    if value.ndim == 0 or value.shape[1:] != tuple(shape[1:]):
+        raise RuntimeError(f"the undistributed twin's variable of shape {tuple(shape)} differs from the model's "
+                           f"{value.shape}")
+    if value.shape[0] > shape[0]:
+        return value[: shape[0]]
+    return np.concatenate([value, np.zeros((shape[0] - value.shape[0], *value.shape[1:]), value.dtype)])
+
+
 class GatheredModel:
     """An undistributed twin of a distributed model, built by `build` outside the distribution:
     `pull()` (every process, together) copies the weights and optimizer state into it."""
@@ -111,15 +138,32 @@ class GatheredModel:
         finally:
             keras.distribution.set_distribution(active)
 
-    def pull(self):
+    def undistributed(self):
+        """Set no distribution; returns the function that sets the active one back."""
+        import keras
+
+        active = keras.distribution.distribution()
+        keras.distribution.set_distribution(None)
+        return lambda: keras.distribution.set_distribution(active)
+
+    def _pairs(self):
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         source, target = _state_variables(self.model), _state_variables(self.twin)
-        if [tuple(v.shape) for v in source] != [tuple(v.shape) for v in target]:
+        if len(source) != len(target):
             raise RuntimeError("the undistributed twin's variables differ from the model's")
-        for here, there in zip(target, source):
-            here.assign(_host_value(there.value))
+        return zip(target, source)
+
+    def pull(self):
+        """Every process: the distributed model's state, gathered, into the twin (padded rows cut)."""
+        for here, there in self._pairs():
+            here.assign(_fitted(_host_value(there.value), here.shape))
         return self.twin
+
+    def push(self):
+        """Every process: the twin's state into the distributed model (padded rows zero)."""
+        for here, there in self._pairs():
+            there.assign(_fitted(_host_value(here.value), there.shape))
 
 
 def on_twin(gathered: GatheredModel, callbacks: list) -> list:

@@ -37,10 +37,11 @@ def test_bytes_per_device_under_model_parallel(tmp_path):
     assert code == 0, err
     lines = {line.split()[0]: line for line in out.splitlines() if line.split()}
     assert lines["user"].endswith("1.5 MiB (row-sharded)")  # 6,400,000 / 4
-    assert lines["odd"].endswith("1.1 MiB (replicated: 150,003 rows do not divide by 4)")
+    # 150,003 rows: padded to 150,004, 37,501 x 2 x 4 = 300,008 bytes on each device
+    assert lines["odd"].endswith("293.0 KiB (row-sharded, padded to 150,004 rows)")
     assert lines["genre"].endswith("128 bytes")
-    # per device: 1,600,000 + 1,200,024 + 128 + the mlp's (8 + 2 + 8) x 4 + 4 + 4 x 1 + 1 = 81 params
-    assert out.rstrip().endswith("model 2.7 MiB")  # 2,800,476 bytes
+    # per device: 1,600,000 + 300,008 + 128 + the mlp's (8 + 2 + 8) x 4 + 4 + 4 x 1 + 1 = 81 params
+    assert out.rstrip().endswith("model 1.8 MiB")  # 1,900,460 bytes
     code, out, _ = call(["check", spec, "--table", "--devices", "4", "--shard-tables-above", "1000000"])
     assert "row-sharded" not in out.split("embedding tables")[0].split("----")[-1]
 

@@ -39,12 +39,14 @@ def spec():
 
 def test_tables_over_the_threshold_are_row_sharded(spec):
     # rows = buckets + 2 (padding, OOV); item's 100,000 rows are not over 100,000; hist shares item's table
-    assert sharded_tables(spec, 100_000, 2) == {"user-embed/embeddings": 200_000, "tags-embed/embeddings": 300_002}
+    assert sharded_tables(spec, 100_000, 2) == {"user-embed/embeddings": 200_000, "odd-embed/embeddings": 100_003,
+                                                "tags-embed/embeddings": 300_002}
     assert sharded_tables(spec, 50_000, 2) == {"user-embed/embeddings": 200_000, "item-embed/embeddings": 100_000,
-                                               "tags-embed/embeddings": 300_002}
-    # 100,003 rows do not divide by 2 or 4 (odd stays replicated); 300,002 not by 4
+                                               "odd-embed/embeddings": 100_003, "tags-embed/embeddings": 300_002}
+    # 100,003 rows do not divide by 2 or 4, nor 300,002 by 4: sharded all the same (the layer pads them)
     assert sharded_tables(spec, 0, 4) == {"user-embed/embeddings": 200_000, "item-embed/embeddings": 100_000,
-                                          "genre-embed/embeddings": 4}
+                                          "odd-embed/embeddings": 100_003, "genre-embed/embeddings": 4,
+                                          "tags-embed/embeddings": 300_002}
     assert sharded_tables(spec, 0, 1) == {}  # one device on the model axis: nothing to split
 
 

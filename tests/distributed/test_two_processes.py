@@ -1,8 +1,9 @@
 """Two `recdsl train` processes on 127.0.0.1 (JAX CPU backend, gloo collectives, a free port): data
 parallel trains exactly what one process trains on the same global batch, model parallel row-shards
 the large table across them with the same loss, and a distributed run killed after an epoch resumes
-from its backup. The spec's `item` table has 1,000 rows (over shard_tables_above=500); each run is 3
-epochs of one global batch of 256 rows (128 per process under data parallel)."""
+from its backup. The spec's `item` table has 1,001 rows (over shard_tables_above=500; odd, so model
+parallel pads it to 1,002); each run is 3 epochs of one global batch of 256 rows (128 per process
+under data parallel)."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from recdsl import load_model
+
 from ..training.test_train_cli import click_log
 
 pytest.importorskip("jax")
@@ -25,7 +28,7 @@ pytestmark = pytest.mark.slow  # starts seven Python processes that import Tenso
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("one_process.py")
 SPEC = """model tiny "a tiny DIN with one table over the sharding threshold"
-feature item : id(buckets=998, dim=4)
+feature item : id(buckets=999, dim=4)
 feature cat  : category(vocab=["a", "b"], dim=4)
 feature hist : sequence(of=item, max_len=5)
 pool interest = din(query=[item], keys=[hist], units=[8])
@@ -96,7 +99,7 @@ def test_data_parallel_trains_what_one_process_trains(single, data_parallel):
     for a, b, ref in zip(first["weights"], second["weights"], single["weights"]):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_allclose(a, ref, atol=1e-5)
-    assert first["table_shards"] == [[1000, 4]]  # replicated: every process holds the whole table
+    assert first["table_shards"] == [[1001, 4]]  # replicated: every process holds the whole table
 
 
 def test_only_process_0_writes_the_run_folder(data_parallel):
@@ -115,9 +118,11 @@ def test_model_parallel_row_shards_the_large_table(data, data_parallel, tmp_path
         assert code == 0, err
     _, (reference, _) = data_parallel
     for result in (f for _, _, f in found):
-        assert result["table_shards"] == [[500, 4]]  # this process's half of the rows
+        assert result["table_shards"] == [[501, 4]]  # this process's half of the rows, padded to 1,002
         assert result["table_spec"] == ["model", None]
         np.testing.assert_allclose(result["loss"], reference["loss"], atol=1e-5)
+    saved = load_model(tmp_path / "run" / "model.keras")  # the real rows alone, as a one-device run saves
+    assert tuple(saved.get_layer("item-embed").embeddings.shape) == (1001, 4)
 
 
 def test_a_killed_distributed_run_resumes_from_its_last_backup(data, data_parallel, tmp_path):
