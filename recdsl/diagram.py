@@ -33,6 +33,7 @@ CLUSTERS = (
 FORMATS = ("svg", "png", "pdf", "dot")
 NODE_COLOURS = {"feature": "#c9defc", "group": "#dde9fb", "pool": "#cdeec5", "gate": "#ffe2ad",
                 "block": "#e0d3fb", "output": "#ffc9d0"}
+SERVED_COLOUR = "#fff4f6"  # served-only outputs (attention weights): a paler note than a head
 SHARING_COLOUR = "#c0392b"
 EDGE_COLOUR = "#444444"
 BARE_ROLES = ("x", "members", "fields")  # the op's one main input: no port of its own
@@ -220,8 +221,19 @@ def _features_first(dot, graph: nx.DiGraph, rows: list[list[str]]) -> None:
 
 def _node(sub, name: str, attrs: dict, slots: list[str]) -> None:
     label = _ported_label(name, attrs, slots) if slots else node_label(name, attrs)
+    if served_only(attrs):  # no label, no loss: a note, paler, its border dotted
+        sub.node(dot_id(name), label, shape="note", fillcolor=SERVED_COLOUR, style="filled,dotted")
+        return
     sub.node(dot_id(name), label, fillcolor=NODE_COLOURS[attrs["kind"]],
              style="rounded,filled,dashed" if attrs["anonymous"] else "rounded,filled")
+
+
+def served_only(attrs: dict) -> bool:
+    """An output served without a label or loss (attention weights): drawn apart from prediction heads."""
+    from recdsl.ops.outputs import SERVED_HEAD
+
+    op = load().get(attrs.get("op"))
+    return attrs["kind"] == "output" and op is not None and op.head == SERVED_HEAD
 
 
 def _edges(dot, graph: nx.DiGraph, slots: dict[str, list[str]], buses: dict) -> None:

@@ -13,6 +13,7 @@ keras = pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
 from recdsl.cli.main import main  # noqa: E402
+from recdsl.data.schema import schema_of  # noqa: E402
 from recdsl.emitter import emit, feature_layer_name, layer_name, layer_params  # noqa: E402
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.rec"))
@@ -106,10 +107,11 @@ def test_trains_with_xla_and_reloads_identically(compiled, tmp_path):
     first = sorted(name for name in x if x[name].dtype.kind == "i")[0]
     signal = (x[first].reshape(64, -1)[:, 0] % 2).astype("float32")[:, None]
     assert set(np.unique(signal)) <= {0.0, 1.0}
-    y = {o.name: signal for o in spec.outputs}
+    trained = [spec.node(lab.output) for lab in schema_of(spec).labels]  # not the served-only outputs
+    y = {o.name: signal for o in trained}
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss={o.name: "binary_crossentropy" for o in spec.outputs},
-                  loss_weights={o.name: o.arg("weight") for o in spec.outputs}, jit_compile=JIT)
+                  loss={o.name: "binary_crossentropy" for o in trained},
+                  loss_weights={o.name: o.arg("weight") for o in trained}, jit_compile=JIT)
     losses = model.fit(x, y, epochs=8, batch_size=32, verbose=0).history["loss"]
     assert np.all(np.isfinite(losses))
     assert min(losses[-3:]) < losses[0], losses

@@ -20,7 +20,9 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import recdsl  # noqa: E402
+from recdsl.data.schema import schema_of  # noqa: E402
 from recdsl.emitter import emit  # noqa: E402
+from recdsl.layers.attention_output import AttentionWeightsOutput  # noqa: E402
 from recdsl.layers.head import PredictionHead  # noqa: E402
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.rec"))
@@ -85,11 +87,12 @@ def test_layers_follow_the_global_policy_and_heads_stay_float32(mixed):
     spec, policy, model, _ = mixed
     assert model.dtype_policy.name == policy
     heads = [layer for layer in model.layers if isinstance(layer, PredictionHead)]
-    assert {h.name for h in heads} == {o.name for o in spec.outputs}
+    weights = {layer.name for layer in model.layers if isinstance(layer, AttentionWeightsOutput)}
+    assert {h.name for h in heads} == {o.name for o in spec.outputs} - weights
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if isinstance(layer, PredictionHead):
+        if isinstance(layer, (PredictionHead, AttentionWeightsOutput)):  # float32 outputs
             assert layer.compute_dtype == "float32", layer.name
             assert all(sub.compute_dtype == "float32" for sub in layer._flatten_layers()), layer.name
         else:
@@ -107,7 +110,7 @@ def test_predictions_are_finite_float32_and_match_the_float32_model(mixed):
     assert set(got) == {o.name for o in spec.outputs}
     for name, scores in got.items():
         assert keras.backend.standardize_dtype(scores.dtype) == "float32", name
-        assert tuple(scores.shape) == (ROWS, 1)
+        assert tuple(scores.shape) == (ROWS, spec.node(name).type.width)  # [B, L] attention weights
     got, want = numpy_outputs(got), numpy_outputs(reference(x, training=False))
     for name in got:
         assert np.all(np.isfinite(got[name])), name
@@ -118,10 +121,11 @@ def test_one_training_step_gives_a_finite_loss(mixed):
     spec, policy, model, _ = mixed
     x = padded_inputs(spec, model, ROWS, seed=2)
     r = np.random.default_rng(3)
-    y = {o.name: r.integers(0, 2, size=(ROWS, 1)).astype("float32") for o in spec.outputs}
+    trained = [spec.node(lab.output) for lab in schema_of(spec).labels]  # not the served-only outputs
+    y = {o.name: r.integers(0, 2, size=(ROWS, 1)).astype("float32") for o in trained}
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss={o.name: "binary_crossentropy" for o in spec.outputs},
-                  loss_weights={o.name: o.arg("weight") for o in spec.outputs},
+                  loss={o.name: "binary_crossentropy" for o in trained},
+                  loss_weights={o.name: o.arg("weight") for o in trained},
                   run_eagerly=Path(spec.file).stem not in GRAPH_SPECS,
                   jit_compile=False)
     scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)

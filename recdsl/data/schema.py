@@ -1,4 +1,11 @@
-"""What a checked spec needs from the data: one column per feature, one label column per output.
+"""What a checked spec needs from the data: one column per feature, one label column per trained output.
+
+An output without a loss is *served only*: it has no label column, no loss and no metric, and
+the data need not have a column for it. That is every output whose op's head is the served
+head (`attention_weights`), and a `weight=0` output given no label (no `label=` argument and
+no entry in the run config's `columns:`), such as ESMM's pCVR; a weight=0 output with a label
+keeps it and is measured against it. The model still computes served outputs: `recdsl predict`
+writes them and `recdsl export` serves them.
 
 A *table* is one embedding table's value space: the id/category feature that owns it and
 every multi/sequence feature that shares it (`sequence(of=item_id)`). Features of one table
@@ -17,6 +24,8 @@ from pathlib import Path
 
 from recdsl.checker.spec import CheckedSpec, Node
 from recdsl.ops import load
+from recdsl.ops.heads import head_of
+from recdsl.ops.outputs import SERVED_HEAD
 from recdsl.ops.types import BagType, SeqType
 from recdsl.ops.vocab import read_vocab_file
 
@@ -83,6 +92,16 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Served:
+    """An output served without a label, loss or metric (see the module docstring)."""
+
+    output: str          # the spec's output name = the model output name
+    op: str              # the output's op; stored, never branched on
+    meaning: str         # what its values are, for the serving signature
+    size: int = 1        # values per row: 1 for a prediction, L for attention weights [B, L]
+
+
+@dataclass(frozen=True)
 class Aligned:
     """List features whose rows must have equal lengths, and the node slots that pair them."""
 
@@ -100,6 +119,7 @@ class Schema:
     labels: tuple[Label, ...]
     tables: dict = field(default_factory=dict, compare=False)  # table name -> Table
     aligned: tuple[Aligned, ...] = ()
+    served: tuple[Served, ...] = ()
 
     @property
     def data_columns(self) -> list[str]:
@@ -151,8 +171,9 @@ def schema_of(spec: CheckedSpec, columns: dict[str, str] | None = None,
             out.append(Column(node.name, col, BUCKETED if boundaries is not None else node.op,
                               size=node.arg("size") or 1, normalize=node.arg("normalize") or "none",
                               boundaries=tuple(float(b) for b in boundaries) if boundaries else None))
-    labels = tuple(_label(n, columns) for n in spec.outputs)
-    return Schema(tuple(out), labels, tables, aligned_groups(spec))
+    labels = tuple(_label(n, columns) for n in spec.outputs if not _served_only(n, columns))
+    served = tuple(_served(n) for n in spec.outputs if _served_only(n, columns))
+    return Schema(tuple(out), labels, tables, aligned_groups(spec), served)
 
 
 def aligned_groups(spec: CheckedSpec) -> tuple[Aligned, ...]:
@@ -206,6 +227,22 @@ def _table(name: str, op: str, args: dict, base: Path) -> Table:
     return Table(name, op, max_tokens=int(args["max_tokens"]))
 
 
+def _served_only(node: Node, columns: dict[str, str]) -> bool:
+    """An output without a loss: the served head's, or weight=0 with no label given."""
+    if load()[node.op].head == SERVED_HEAD:
+        return True
+    return float(node.arg("weight", 1.0)) == 0.0 and node.arg("label") is None and node.name not in columns
+
+
+def _served(node: Node) -> Served:
+    head = load()[node.op].head
+    if head == SERVED_HEAD:
+        source = node.inputs[0].members[0]
+        return Served(node.name, node.op, f"attention weights of `{source}`, one per position (0 at padding)",
+                      node.type.width)
+    return Served(node.name, node.op, f"{head_of(head).meaning}, served only (weight=0, no label)")
+
+
 def _label(node: Node, columns: dict[str, str]) -> Label:
     column = node.arg("label") or columns.get(node.name, node.name)
     return Label(node.name, column, load()[node.op].head, float(node.arg("weight", 1.0)))
@@ -218,7 +255,8 @@ def schema_to_json(schema: Schema) -> dict:
     return {"tables": {name: asdict(t) for name, t in schema.tables.items()},
             "columns": [{**asdict(c), "table": c.table.name if c.table else None} for c in schema.columns],
             "labels": [asdict(lab) for lab in schema.labels],
-            "aligned": [asdict(a) for a in schema.aligned]}
+            "aligned": [asdict(a) for a in schema.aligned],
+            "served": [asdict(o) for o in schema.served]}
 
 
 def schema_from_json(data: dict) -> Schema:
@@ -230,4 +268,5 @@ def schema_from_json(data: dict) -> Schema:
                               "table": tables[c["table"]] if c["table"] else None}) for c in data["columns"])
     labels = tuple(Label(**lab) for lab in data["labels"])
     aligned = tuple(Aligned(tuple(a["features"]), tuple(a["uses"])) for a in data.get("aligned", []))
-    return Schema(columns, labels, tables, aligned)  # runs saved before aligned groups: none
+    served = tuple(Served(**o) for o in data.get("served", []))
+    return Schema(columns, labels, tables, aligned, served)  # runs saved before aligned groups / served: none

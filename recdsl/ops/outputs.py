@@ -72,3 +72,52 @@ register(OpSpec(
     layer="recdsl.layers.head:ProbabilityProduct", key_args=("weight", "label"),
     example='output ctcvr = product(ctr, cvr, label="loved")', head="binary",
 ))
+
+
+# --------------------------------------------------------------------------- served-only outputs
+
+#: The head of outputs that are served, never trained: no label column, no loss, no metric.
+SERVED_HEAD = "served"
+
+
+@dataclass(frozen=True)
+class AttentionNode:
+    """What an `attention` input slot sees: a named node whose op has attention weights
+    (OpSpec.attention) and `length`, the L positions its weights cover (those of its masked input)."""
+
+    name: str
+    op: str
+    length: int
+    describe = "an attention node"
+    json_kind = "attention"
+
+    @property
+    def shape(self) -> tuple:
+        return ("B", self.length)
+
+
+@dataclass(frozen=True)
+class AttentionWeightsType(VectorType):
+    """[B, L] float32: an attention node's weight of each position, 0 at padding."""
+
+    describe = "attention weights"
+    json_kind = "vector"
+
+
+register(OpSpec(
+    name="attention_weights", family="output", label="attention weights",
+    summary="The weights [B, L] an attention node gives each position of its sequence, as a served output: "
+            "exactly the numbers its layer uses (its declared weights method, as the run report's diagnostics "
+            "read them), 0 at padding, all zeros for a row with no valid position; din gives its unnormalised "
+            "scores (or softmax, with normalize=softmax), attention and traditional_attention their softmax, "
+            "self_attention and cross_attention the first layer's softmax averaged over the heads and the valid "
+            "queries. No label, no loss, no metric: `recdsl predict` writes it as a list per row and "
+            "`recdsl export` serves it (DIN-FCN's return_alphas; debugging attention from its weights).",
+    inputs=(Input("x", "attention_node", doc="a named attention node (din, attention, traditional_attention, "
+                                         "self_attention, cross_attention)"),),
+    params=(),
+    infer=lambda ctx: AttentionWeightsType(ctx.inp("x").length),
+    count=lambda ctx, out: 0,
+    layer="recdsl.layers.attention_output:AttentionWeightsOutput",
+    example="output interest_weights = attention_weights(interest)", head=SERVED_HEAD,
+))

@@ -117,7 +117,7 @@ def serving_fn(model, pre):
     import tensorflow as tf
 
     columns = pre.schema.columns
-    scores_of = _scores_fn(model, [lab.output for lab in pre.schema.labels])
+    scores_of = _scores_fn(model, [lab.output for lab in pre.schema.labels] + [o.output for o in pre.schema.served])
 
     def serve(inputs):
         raw, checks = {}, []
@@ -176,16 +176,24 @@ def _same_lengths(inputs, group) -> list:
 
 
 def _scores_fn(model, outputs: list[str]):
-    """model inputs -> {output: float32 [B]} (a single-output model's tensor named outputs[0])."""
+    """model inputs -> {output: float32 [B]}, or [B, L] for an output of L values per row (attention
+    weights); a single-output model's tensor is named outputs[0]."""
     import tensorflow as tf
 
     def scores_of(inputs):
         scores = model(inputs, training=False)
         if not isinstance(scores, dict):
             scores = {outputs[0]: scores}
-        return {name: tf.reshape(tf.cast(scores[name], tf.float32), [-1]) for name in outputs}
+        return {name: _flat_scores(tf.cast(scores[name], tf.float32)) for name in outputs}
 
     return scores_of
+
+
+def _flat_scores(x):
+    """[B, 1] -> [B]; [B, L] (L > 1) as it is."""
+    import tensorflow as tf
+
+    return tf.reshape(x, [-1]) if x.shape.rank == 1 or x.shape[-1] == 1 else x
 
 
 def _dummy_batch(signature: dict) -> dict:

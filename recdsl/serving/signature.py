@@ -20,7 +20,10 @@ after the feature:
 Lists: each row keeps its newest max_len values (the last ones), as `recdsl train` does. The
 lists of an aligned group (recdsl.data.schema: read position by position together, e.g. the
 keys of one din pool) must have equal lengths in every row, or the request fails.
-Outputs: {output name: float32 [B]} (one score per row; the model's [B, 1] flattened).
+Outputs: {output name: float32 [B]} (one score per row; the model's [B, 1] flattened), and
+for an `attention_weights` output float32 [B, L]: the weight of each list position, in the
+order the model saw them (a row's newest max_len values, oldest first), 0 at padding.
+Served-only outputs (recdsl.data.schema.Served: no label) are served like the others.
 Why two tensors per list and not a tf.RaggedTensor: see recdsl.serving.savedmodel.
 
 A plain `recdsl build` folder (model.keras, no preprocessing.json) exports too, with the
@@ -80,6 +83,10 @@ def raw_signature_rows(pre) -> list[dict]:
     for lab in pre.schema.labels:
         rows.append({"role": "output", "name": lab.output, "dtype": "float32", "shape": [None], "list": False,
                      "feature": None, "kind": lab.loss, "meaning": head_of(lab.loss).meaning})
+    for out in pre.schema.served:
+        rows.append({"role": "output", "name": out.output, "dtype": "float32",
+                     "shape": [None] if out.size == 1 else [None, out.size], "list": False, "feature": None,
+                     "kind": out.op, "meaning": out.meaning})
     return rows
 
 
@@ -153,8 +160,9 @@ def build_signature_rows(run_dir: Path) -> list[dict]:
         rows.append({"role": "input", "name": name, "dtype": dtype, "shape": shape, "list": len(shape) > 1,
                      "feature": name, "kind": node.get("op"), "meaning": _input_text(dtype, shape, node)})
     for name in _names(config["output_layers"]):
-        op = nodes.get(name, {}).get("op")
-        rows.append({"role": "output", "name": name, "dtype": "float32", "shape": [None], "list": False,
+        op, shape = nodes.get(name, {}).get("op"), nodes.get(name, {}).get("shape") or ["B", 1]
+        rows.append({"role": "output", "name": name, "dtype": "float32",
+                     "shape": [None] if shape[1:] == [1] else [None] + shape[1:], "list": False,
                      "feature": None, "kind": op, "meaning": _output_text(op)})
     return rows
 
@@ -191,7 +199,11 @@ def _output_text(op: str | None) -> str:
     """What an output op's values are: its head's meaning for a head with a label range (a
     sigmoid's "probability (sigmoid)"); any other output, or one graph.json does not name,
     reads "model output", as build folders always have."""
+    from recdsl.ops.heads import HEADS
+
     spec = load().get(op) if op else None
+    if spec is not None and spec.head is not None and spec.head not in HEADS:  # served only: its op's label
+        return spec.label
     head = head_of(spec.head) if spec is not None and spec.head else None
     return head.meaning if head is not None and head.label_range is not None else "model output"
 

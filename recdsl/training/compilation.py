@@ -99,8 +99,16 @@ def xla_loses_on_cpu(spec) -> list[str]:
 
 
 def compile_model(model, labels, config: RunConfig, keras, jit: bool) -> None:
-    """Compile with the run's optimizer and, per output, its head's loss and live metrics and
-    the label's loss weight."""
+    """Compile with the run's optimizer and, per labelled output, its head's loss and live metrics
+    and the label's loss weight. Outputs without a label (served only: recdsl.data.schema.Served)
+    get no loss and no metric: the loss is the weighted sum over the labelled outputs alone, and
+    the training data hold no target for them (see `_served_targets`)."""
+    if not labels:
+        from recdsl.errors import UsageError
+
+        raise UsageError(f"model `{model.name}` has nothing to train: every output is served only "
+                         f"({', '.join(model.output_names)})",
+                         hint="give one output a label and a loss weight, e.g. `output ctr = sigmoid(deep)`")
     optimizer = getattr(keras.optimizers, OPTIMIZERS[config.optimizer])(learning_rate=config.learning_rate)
     losses, weights, metrics = {}, {}, {}
     for lab in labels:
@@ -110,3 +118,24 @@ def compile_model(model, labels, config: RunConfig, keras, jit: bool) -> None:
         weights[lab.output] = lab.weight
     model.compile(optimizer=optimizer, loss=losses, loss_weights=weights, metrics=metrics,
                   jit_compile=jit, steps_per_execution=config.steps_per_execution)
+    _served_targets(model, [name for name in model.output_names if name not in losses])
+
+
+def _served_targets(model, served: list[str]) -> None:
+    """Let the model train and evaluate on targets that name only its labelled outputs.
+
+    Keras 3 (3.15, every backend) computes a loss dict that leaves outputs out, but its compiled
+    metrics read a target for every model output (CompileMetrics._flatten_y). So the model's
+    compute_metrics (Keras' documented override point) is given, for each served output the
+    batch has no target for, that output's own prediction as a stand-in target, which no loss
+    and no metric reads."""
+    if not served:
+        return
+    base = type(model).compute_metrics
+
+    def compute_metrics(x, y, y_pred, sample_weight=None):
+        if isinstance(y, dict) and isinstance(y_pred, dict):
+            y = {**{name: y_pred[name] for name in served if name not in y}, **y}
+        return base(model, x, y, y_pred, sample_weight)
+
+    model.compute_metrics = compute_metrics

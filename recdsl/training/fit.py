@@ -133,9 +133,7 @@ def _resumed(run_dir: Path, config: RunConfig, spec_text: str, streamed: bool, l
                        f"({'; '.join(changed)})",
                        hint="resume with the same spec, config and flags, or pass --force to start over")
     say(log, f"resuming {run_dir} after epoch {progress.epochs}"
-              + (f" and {progress.step} step(s) of epoch {progress.epochs + 1}" if progress.step else "")
-              + (" (streamed data: the epochs after it are shuffled differently than in an uninterrupted run)"
-                 if streamed and not progress.done(config.epochs) else ""))
+              + (f" and {progress.step} step(s) of epoch {progress.epochs + 1}" if progress.step else ""))
     progress.resumed.append(progress.epochs)
     progress.resumed_steps.append(progress.step)
     return progress
@@ -250,7 +248,8 @@ class _Run:
         write_report(self.run_dir, spec_name=self.spec.name, spec_path=self.info["spec"], spec_source=self.spec_text,
                      data=self.info["data"], metrics=metrics, history=self.progress.history, attention=attention,
                      timing=timing, config={k: getattr(config, k) for k in REPORTED_SETTINGS},
-                     diagram=_diagram(self.spec, self.run_dir), failure=failure)
+                     diagram=_diagram(self.spec, self.run_dir), failure=failure,
+                     served=[(o.output, o.meaning) for o in self.schema.served])
 
 
 def _load_data(schema, train_paths, valid_paths, test_paths, config: RunConfig, log, shard=(0, 1)):

@@ -216,7 +216,7 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
                  history: Mapping[str, Sequence[float]],
                  attention: Mapping[str, Mapping[str, Any]],
                  timing: Mapping[str, Any], config: Mapping[str, Any],
-                 diagram=None, failure: str | None = None) -> Path:
+                 diagram=None, failure: str | None = None, served: Sequence[tuple[str, str]] = ()) -> Path:
     """Write run_dir/report.md, run_dir/curves.png and (when attention is non-empty)
     run_dir/attention.png; returns the path of report.md.
 
@@ -228,7 +228,8 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
     "steady" (what the steady figure is measured on), "build_seconds"}: recdsl.training.throughput.
     config: run settings, shown in insertion order. diagram: optional path of the architecture
     drawing (in run_dir, linked relative to it). failure: why the run stopped without a model (a
-    failed run's report says so first; its history holds the epochs before it).
+    failed run's report says so first; its history holds the epochs before it). served: (output,
+    meaning) of the outputs served only (no label, loss or metric), listed under Metrics.
 
     Sections: title, summary paragraph (and a flag per implausible result:
     recdsl.training.plausibility), Spec, Data, Metrics, Training, Learning curves, Attention
@@ -270,6 +271,9 @@ def write_report(run_dir, *, spec_name: str, spec_path, spec_source: str,
 
     lines += ["## Metrics", ""]
     lines += [format_metrics_table(metrics) if metrics else "No metrics were computed.", ""]
+    if served:
+        lines += ["Served only (no label, no loss, no metric; `recdsl predict` writes them, `recdsl export` "
+                  "serves them): " + "; ".join(f"`{name}`: {meaning}" for name, meaning in served) + ".", ""]
 
     lines += training_section(timing, config)
     lines += curves_section(history, best)

@@ -116,7 +116,8 @@ def evaluate(run_dir, data_paths, *, missing: str | None = None, batch_size: int
 
 def predict(run_dir, data_paths, out_path, *, id_columns=(), missing: str | None = None,
             batch_size: int = 8192, force: bool = False):
-    """Write scores (one column per output) next to the input's id columns, as Parquet or CSV."""
+    """Write scores (one column per output, served-only outputs included: `score_column`) next to
+    the input's id columns, as Parquet or CSV."""
     import pyarrow as pa
 
     out_path = Path(out_path)
@@ -128,11 +129,27 @@ def predict(run_dir, data_paths, out_path, *, id_columns=(), missing: str | None
     split = Split("predict", data_paths, run.pre, missing=missing, labels=False, extra_columns=tuple(ids)).load()
     raw = predict_rows(run.model, split.inputs, batch_size) if split.rows else {}
     columns = {name: pa.array(split.extras[name]) if split.rows else pa.array([], pa.string()) for name in ids}
-    for lab in run.pre.schema.labels:
-        values = np.asarray(raw[lab.output], dtype="float32").reshape(-1) if split.rows else np.zeros(0, "float32")
-        columns[f"{lab.output}_score" if lab.output in columns else lab.output] = pa.array(values)
+    schema = run.pre.schema
+    sizes = {**{lab.output: 1 for lab in schema.labels}, **{o.output: o.size for o in schema.served}}
+    for name, size in sizes.items():
+        values = np.asarray(raw[name], dtype="float32") if split.rows else np.zeros((0, size), "float32")
+        columns[f"{name}_score" if name in columns else name] = score_column(
+            values.reshape(len(values), size), csv=out_path.suffix.lower() == ".csv")
     _write_table(pa.table(columns), out_path)
     return out_path, split
+
+
+def score_column(values: np.ndarray, csv: bool):
+    """[n, size] float32 scores as one column: a float32 per row when size is 1; else (attention
+    weights [n, L]) a list of L float32 per row in Parquet, and in CSV the text of a JSON list,
+    "[0.25, 0.75, 0.0]" (each value the shortest text that reads back as the same float32)."""
+    import pyarrow as pa
+
+    if values.shape[1] == 1:
+        return pa.array(values.reshape(-1))
+    if csv:
+        return pa.array(["[" + ", ".join(str(v) for v in row) + "]" for row in values], pa.string())
+    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
 
 
 def _write_table(table, path: Path) -> None:
