@@ -5,7 +5,7 @@ Model inputs, one per feature, named after it (0 is always padding):
     numeric (bucketised)   int32 [B]        bucket row
     numeric                float32 [B, n]   normalised value(s)
     multi, sequence        int32 [B, L]     rows, oldest first, padded with 0 at the end
-Outputs: a dict {output name: [B, 1] float32}.
+Outputs: a dict {output name: [B, 1] float32}; an attention_weights output [B, L] float32.
 `share=`: a node of the same op and arguments as its owner is the owner's layer called again; one
 that borrows weights by role (across attention ops) has its own layer, given the owner's variables
 of those roles (`RoleWeights.borrow`).
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from recdsl.checker.spec import CheckedSpec, Node
 from recdsl.ops import load
+from recdsl.ops.feature_inputs import layer_config
 from recdsl.ops.registry import OpSpec
 from recdsl.ops.rows import RESERVED_ROWS
 from recdsl.ops.types import BagType, SeqType
@@ -105,6 +106,10 @@ class Emitter:
             self.inputs[node.name], self.layers[node.name] = ids, layer
             self.values[node.name] = Value(layer(ids))
             return
+        owner = self.spec.node(node.shares) if node.share_kind == "table" else node
+        if owner.params == 0:  # a table no embedded feature reads is not built (recdsl.checker.unembedded)
+            self.inputs[node.name] = self._ids_input(node, op.feature == "rows")
+            return
         together = self._penalised_together(node)
         looked_up = []
         for member in together:
@@ -137,11 +142,14 @@ class Emitter:
         return (k.Input(shape=(node.arg("size"),), dtype="float32", name=node.name),
                 NumericFeature(mode, size=node.arg("size"), dim=node.arg("dim"), name=name))
 
+    def _ids_input(self, node: Node, rows_list: bool):
+        return self.keras.Input(shape=(node.arg("max_len"),) if rows_list else (), dtype="int32", name=node.name)
+
     def _embedded(self, node: Node, rows_list: bool):
         from recdsl.layers.embedding import FeatureEmbedding
         from recdsl.layers.glue import PaddingMask
 
-        ids = self.keras.Input(shape=(node.arg("max_len"),) if rows_list else (), dtype="int32", name=node.name)
+        ids = self._ids_input(node, rows_list)
         if node.share_kind == "table":
             layer = self.layers[node.shares]
         else:
@@ -157,6 +165,8 @@ class Emitter:
     def _node(self, node: Node, op: OpSpec) -> None:
         layer = self._layer(node, op)
         call = self._call(node, op)
+        if getattr(layer, "reads_attention_call", False):  # attention_weights: its source node's layer call
+            call = self._attention_call(node, layer)
         self.calls[node.name] = call
         out = call.apply(layer)
         if op.mask_layer is not None:
@@ -173,6 +183,9 @@ class Emitter:
             return self.layers[node.name]
         args = dict(node.args)
         kwargs = {p.name: args[p.name] for p in op.layer_params if p.name in args}
+        given = dict(node.input_types)
+        kwargs.update({slot.name: layer_config(given[slot.name]) for slot in op.inputs
+                       if slot.accepts == "features" and slot.name in given})
         layer = load_layer(op.layer)(name=layer_name(node.name), **dict(op.layer_args), **kwargs)
         if node.borrows:  # share= across attention ops: the owner's weights of those roles
             layer.borrow(self.layers[node.shares], node.borrows)
@@ -186,6 +199,10 @@ class Emitter:
             bindings = [b for b in node.inputs if b.role == role]
             if not bindings:
                 continue
+            if slot.accepts == "features":  # model inputs, one tensor per feature, never joined
+                tensors.extend(self.inputs[m] for b in bindings for m in self._expand(b.members))
+                single = False
+                continue
             base = f"{layer_name(node.name)}-{role.replace('.', '_')}"
             values = [self._join(slot.accepts, b.members, f"{base}{i or ''}") for i, b in enumerate(bindings)]
             tensors.extend(v.tensor for v in values)
@@ -195,6 +212,14 @@ class Emitter:
             if slot.mask in ("consume", "keep") and keeps is None:
                 keeps = values[0].mask
         return Call(tensors, mask, keeps, single and len(tensors) == 1)
+
+    def _attention_call(self, node: Node, layer) -> Call:
+        """[the attention node's output, the tensors its layer got], mask= its mask: how an
+        AttentionWeightsOutput is called (recdsl.layers.attention_output)."""
+        source = node.inputs[0].members[0]
+        tapped = self.calls[source]
+        layer.single, layer.method = tapped.single, self.registry[self.spec.node(source).op].attention.method
+        return Call([self.values[source].tensor, *tapped.tensors], tapped.mask, single=False)
 
     def _slots(self, op: OpSpec, node: Node):
         """(Input, binding role) for the op's own slots, then those of nested calls (`gate.by`)."""

@@ -69,9 +69,18 @@ CASES = {
     "gated_cross": "block x = gated_cross([a, n], layers=2)",
     "mixture": "gate x = mixture([a, b, c], by=[a, n])",
     "product": "output p = sigmoid(n)\noutput q = sigmoid(a, weight=0)\noutput x = product(p, q, weight=0.5)",
+    "attention_weights": "output x = attention_weights(d)\npool d = din(query=a, keys=s)",
     "maskblock": "block x = maskblock([a, b, c], hidden=n, units=5, reduction=2, norm=layer, dropout=0.2)",
     "feature_selection": "gate x = feature_selection([a, b], by=[c, n], units=[3, 2], context_dim=5)",
     "bilinear_fusion": "block x = bilinear_fusion([a, b], c, heads=4)",
+    "gru": ["block x = gru(s, units=3, output=final, reset_after=true, aux_loss=0.5, aux_units=[4])",
+            "block x = gru(s, output=final, aux_loss=1.0, aux_net=dot)"],
+    "augru": "pool x = augru(query=a, keys=s, units=3, variant=agru, att_units=[5, 2], att_activation=prelu, "
+             "reset_after=true, alpha_init=0.1)",
+    "wide": "block x = wide([a, s], c, n, t)",
+    "epnet": "gate x = epnet([a, b, c], by=[n], units=5, scale=1.5, granularity=field, stop_gradient=false)",
+    "ppnet": "block x = ppnet([a, n], by=[b, c], units=[6, 3], gate_units=4, scale=1.5, activation=prelu, "
+             "dropout=0.2, stop_gradient=false)",
 }
 
 OPS = sorted(name for name, op in load().items() if op.family != "feature")
@@ -141,6 +150,16 @@ def test_every_slot_argument_and_mask_reaches_the_layer(tmp_path, op, i):
     assert all(role in bound for role in roles), f"CASES[{op!r}] must bind every slot: {roles}"
 
     call = emitter.calls["x"]
+    if any(slot.accepts == "features" for slot in opspec.inputs):  # model inputs, one per feature
+        read = [m for b in node.inputs for m in b.members]
+        assert call.tensors == [emitter.inputs[m] for m in read] and not call.single and call.mask is None
+        assert [f["name"] for f in config["features"]] == read
+        return
+    if getattr(layer, "reads_attention_call", False):  # the attention node's output, then its own call
+        source = node.inputs[0].members[0]
+        assert call.tensors == [emitter.values[source].tensor, *emitter.calls[source].tensors]
+        assert call.mask is emitter.calls[source].mask is not None and config["single"] is False
+        return
     variadic = any(slot.variadic for slot in opspec.inputs)
     assert len(call.tensors) == len(node.inputs)  # one tensor per binding: a list argument is joined
     assert call.single == (len(call.tensors) == 1 and not variadic)

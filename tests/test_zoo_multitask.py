@@ -1,4 +1,4 @@
-"""The multi-task half of the model zoo (specs/zoo/{shared_bottom,mmoe,ple,esmm}.rec): each spec
+"""The multi-task half of the model zoo (specs/zoo/{shared_bottom,mmoe,ple,esmm,pepnet}.rec): each spec
 checks without warnings, builds, trains a few full-batch steps through recdsl's own compile
 (each output's head loss and loss weight) with a falling loss on a tiny MovieLens-shaped log with
 two labels (liked = rating >= 4, loved = rating == 5), saves and reloads to identical
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow,  # one short training and one export per spec (~
               pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")]
 
 ROOT = Path(__file__).resolve().parent.parent
-MULTITASK = ("shared_bottom", "mmoe", "ple", "esmm")
+MULTITASK = ("shared_bottom", "mmoe", "ple", "esmm", "pepnet")
 SPECS = [ROOT / "specs" / "zoo" / f"{name}.rec" for name in MULTITASK]
 GENRES = (ROOT / "specs" / "zoo" / "genres.txt").read_text().split()
 ROWS, STEPS = 256, 8
@@ -115,3 +115,15 @@ def test_esmm_loss_is_the_papers_by_hand(tmp_path):
 
     expected = 0.7 * bce(y_ctr, pctr) + 1.3 * bce(y_ctcvr, pctr * pcvr)
     assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_pepnet_towers_read_the_personalised_embeddings_and_the_prior():
+    """One EPNet gate over every field (domain: the item's genre) feeds both PPNet towers, each gated by
+    the user and item ids."""
+    spec = recdsl.typecheck(ROOT / "specs" / "zoo" / "pepnet.rec")
+    epnet = spec.node("personal")
+    assert {b.role: b.members for b in epnet.inputs} == {"fields": ("fields",), "by": ("item_genre",)}
+    for tower in ("liked_tower", "loved_tower"):
+        node = spec.node(tower)
+        assert {b.role: b.members for b in node.inputs} == {"x": ("personal",), "by": ("user_id", "item_id")}
+        assert node.arg("stop_gradient") is True and node.arg("scale") == 2.0

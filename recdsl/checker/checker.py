@@ -6,11 +6,12 @@ from pathlib import Path
 
 from recdsl.checker.arguments import resolve_args, value_of
 from recdsl.checker.binding import bind_call
-from recdsl.checker.forms import COERCE
+from recdsl.checker.forms import COERCE, attention_members, feature_members
 from recdsl.checker.memory import NodeSite, weight_problems
 from recdsl.checker.problems import ArgProblem, Poisoned
 from recdsl.checker.sharing import shared
 from recdsl.checker.spec import Binding, CheckedSpec, Node
+from recdsl.checker.unembedded import without_unused_tables
 from recdsl.lang import ast
 from recdsl.lang.errors import SpecError, SpecErrors
 from recdsl.lang.limits import deep_recursion, too_deep
@@ -61,6 +62,7 @@ class Checker:
             except RecursionError:
                 self.errors.append(too_deep(self.statements[name].name_span, f"to check `{name}`"))
                 raise SpecErrors(self.errors, self.sources) from None
+        self.nodes = without_unused_tables(self.nodes, self.registry)
         self._whole_model_checks()
         self._weight_checks()
         if self.errors:
@@ -250,8 +252,12 @@ class Checker:
             if not members:
                 self.error(expr.span, f"`{slot.name}` is an empty list", "list at least one input")
                 raise Poisoned(owner)
+            # a "features" slot reads model inputs: each feature as the checker describes it
+            seen = feature_members(members, self.nodes, self.registry) if slot.accepts == "features" else members
+            if slot.accepts == "attention_node":  # an attention slot reads which op made its member
+                seen = attention_members(members, self.nodes, self.registry)
             try:
-                types.append(coerce(members, spec.name))
+                types.append(coerce(seen, spec.name))
             except TypeProblem as problem:
                 self.error(expr.span, problem.message, problem.hint)
                 raise Poisoned(owner) from None

@@ -6,6 +6,7 @@ Coercion either returns the one type the op sees or raises TypeProblem naming th
 from __future__ import annotations
 
 from recdsl.ops.context import TypeProblem
+from recdsl.ops.feature_inputs import FeatureInput, FeatureInputs, feature_input
 from recdsl.ops.types import BagType, DenseType, FieldListType, FieldType, SeqType, StackType, VectorType, shape_text
 
 POOL_HINT = "pool it first, e.g. `pool {name}_vec = avg({name})`, or use din/attention"
@@ -105,13 +106,94 @@ def as_experts(members, op: str):
     return StackType(len(items), widths[0][1])
 
 
+class NotAFeature:
+    """A "features" slot's member that is not a feature: its type and the features it reads directly."""
+
+    def __init__(self, value_type, reads: tuple[str, ...]):
+        self.type, self.reads = value_type, reads
+
+
+def feature_members(members, nodes: dict, registry: dict) -> list:
+    """A "features" slot's members, groups expanded, each feature as its FeatureInput and anything
+    else as a NotAFeature (the checker passes these to as_features)."""
+    out = []
+    for name, t in flatten(members):
+        node = nodes[name]
+        reads = tuple(m for m in node.upstream if m in nodes and nodes[m].kind == "feature")
+        out.append((name, feature_input(node, nodes, registry) or NotAFeature(t, reads)))
+    return out
+
+
+def as_features(members, op: str):
+    """Features read as their model inputs (recdsl.ops.feature_inputs), in order."""
+    for name, t in members:
+        if not isinstance(t, FeatureInput):
+            value_type, reads = (t.type, t.reads) if isinstance(t, NotAFeature) else (t, ())
+            named = f"e.g. {', '.join(f'`{r}`' for r in reads)} rather than `{name}`" if reads else \
+                "not a node computed from them"
+            raise TypeProblem(f"{_what(name, value_type)}, not a feature; {op} reads the features' own ids and "
+                              f"values", f"name the features themselves, {named} (a bag or sequence counts each "
+                              f"of its rows)")
+    return FeatureInputs(tuple(t for _, t in members))
+
+
 def as_any(members, op: str):
     if len(members) == 1:
         return members[0][1]
     return FieldListType(tuple(members))
 
 
+class NotAttention:
+    """An `attention` slot's member that is not a named attention node, with what the message needs."""
+
+    def __init__(self, type_, candidates: tuple[str, ...], ops: tuple[str, ...], nested_op: str | None = None):
+        self.type, self.candidates, self.ops, self.nested_op = type_, candidates, ops, nested_op
+
+
+def attention_members(members, nodes: dict, registry: dict) -> list:
+    """An "attention_node" slot's members: each named attention node (an op with OpSpec.attention)
+    as its AttentionNode, anything else as NotAttention (as_attention_node turns it into the error)."""
+    from recdsl.ops.outputs import AttentionNode
+
+    ops = tuple(sorted(name for name, spec in registry.items() if spec.attention is not None))
+    candidates = tuple(n for n, node in nodes.items() if not node.anonymous and node.op in ops)
+    out = []
+    for name, t in members:
+        node = nodes.get(name)
+        spec = registry.get(node.op) if node is not None else None
+        if spec is None or spec.attention is None:
+            out.append((name, NotAttention(t, candidates, ops)))
+        elif node.anonymous:
+            out.append((name, NotAttention(t, candidates, ops, nested_op=node.op)))
+        else:
+            slot = next(i.name for i in spec.inputs if i.mask == "consume")
+            out.append((name, AttentionNode(name, node.op, dict(node.input_types)[slot].shape[1])))
+    return out
+
+
+def as_attention_node(members, op: str):
+    """One named attention node (see attention_members)."""
+    from recdsl.lang.suggest import did_you_mean
+
+    if len(members) != 1:
+        raise TypeProblem(f"{op} reads one attention node, got a list of {len(members)}",
+                          "write one output per attention node")
+    name, t = members[0]
+    if not isinstance(t, NotAttention):
+        return t
+    if t.nested_op is not None:
+        raise TypeProblem(f"{op} reads a named attention node, not an inline `{t.nested_op}(...)` call",
+                          f"declare it, e.g. `pool {name.split('.')[0]}_att = {t.nested_op}(...)`, use it in the "
+                          f"model, and pass its name")
+    ops = f"{', '.join(t.ops[:-1])} or {t.ops[-1]}"
+    hint = did_you_mean(name, t.candidates) or (
+        f"attention nodes: {', '.join(f'`{c}`' for c in t.candidates)}" if t.candidates
+        else f"this model has no attention node (an op with attention weights: {ops})")
+    raise TypeProblem(f"{_what(name, t.type)}, not an attention node; {op} reads the weights of {ops}", hint)
+
+
 COERCE = {
+    "attention_node": as_attention_node,
     "vector": as_vector,
     "fields": as_fields,
     "query": as_query,
@@ -119,4 +201,5 @@ COERCE = {
     "fields_or_sequence": as_fields_or_sequence,
     "any": as_any,
     "experts": as_experts,
+    "features": as_features,
 }

@@ -18,8 +18,11 @@ def load() -> dict:
         masking_mlps,
         multitask,
         outputs,
+        personalized,
         pooling,
+        recurrent,
         sequences,
+        wide,
     )
     from recdsl.ops.registry import REGISTRY
 

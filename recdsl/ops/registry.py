@@ -16,6 +16,9 @@ the slot `accepts`), then calls the layer once:
                                 of nested calls (`mlp(gate=poso(by=...))`), in that order;
     mask=...                    the padding mask of the slot whose `mask` is "consume", when
                                 that value has one.
+A "features" slot is not joined: it contributes its features' model inputs, one tensor each (groups
+expanded, in order), and the layer is also built with `<slot>=[{name, form, table, rows, size}, ...]`
+describing them (recdsl.ops.feature_inputs).
 The layer is built as `cls(name=..., **layer_args, **{p: value for every to_layer param})`.
 A sequence output keeps the mask of its first "consume" or "keep" slot, unless the op changes
 its positions (append): then it names a `mask_layer`, built as `cls(name=NODE-mask)` and called
@@ -37,7 +40,10 @@ ACCEPTS = {
     "sequence": "a sequence or multi-valued bag [B, L, d], or a list of them of one length",
     "fields_or_sequence": "fields of one dim [B, F, d] or a sequence [B, L, d]",
     "experts": "a list of vectors of one width (expert blocks), stacked to [B, K, n]",
+    "features": "features read as their model inputs (ids, bucket rows, values), not embedded: one tensor each "
+                "(recdsl.ops.feature_inputs)",
     "any": "any value",
+    "attention_node": "one named attention node (an op with attention weights): the weights it gives each position",
 }
 
 #: What happens to the padding mask of a value given to an input slot.

@@ -124,6 +124,8 @@ SHAPES = [
     ("block e = mlp(a, units=[4])\ngate x = mixture([e, mlp(c, units=[4])], by=[a, n])", "x", "[B, 4]", "vector"),
     ("gate x = mixture([a, b], by=a)", "x", "[B, 8]", "vector"),
     ("output p = sigmoid(a)\noutput q = sigmoid(c, weight=0)\noutput x = product(p, q)", "x", "[B, 1]", "vector"),
+    # served-only outputs: an attention node's weights
+    ("pool d = din(query=a, keys=s)\noutput x = attention_weights(d)", "x", "[B, 5]", "vector"),
     # MaskNet and FinalMLP
     ("block x = maskblock([a, b, avg(s)], units=6)", "x", "[B, 6]", "vector"),
     ("block m = maskblock([a, b], units=4)\nblock x = maskblock([a, b], hidden=m, units=5, reduction=2)", "x",
@@ -131,6 +133,15 @@ SHAPES = [
     ("gate x = feature_selection([a, c, n], by=[b])", "x", "[B, 13]", "vector"),
     ("gate x = feature_selection(concat(a, b), units=[])", "x", "[B, 16]", "vector"),
     ("block x = bilinear_fusion(mlp(a, units=[4]), mlp(b, units=[6]), heads=2)", "x", "[B, 1]", "vector"),
+    # DIEN: the GRU interest extractor and the attention-steered evolution
+    ("block x = gru(s)", "x", "[B, 5, 8]", "seq"),
+    ("block x = gru(s4, units=6, output=final, aux_loss=1.0)", "x", "[B, 6]", "field"),
+    ("block h = gru([s, s4], units=12)\npool x = augru(query=[a, c], keys=h, units=3)", "x", "[B, 3]", "field"),
+    # the wide (linear) part over model inputs
+    ("block x = wide(a, [c, g], n, s)", "x", "[B, 1]", "vector"),
+    # PEPNet: EPNet's gated embeddings, PPNet's gated MLP
+    ("gate x = epnet([a, b], by=[c, n])", "x", "[B, 2, 8]", "stack"),
+    ("block x = ppnet([a, n], by=[b], units=[6, 3])", "x", "[B, 3]", "vector"),
 ]
 
 

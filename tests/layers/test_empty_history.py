@@ -8,6 +8,7 @@ import pytest
 from recdsl.layers.attention import TargetAttention
 from recdsl.layers.cross_attention import CrossAttention
 from recdsl.layers.din import DinAttention
+from recdsl.layers.interest_evolution import InterestEvolution
 from recdsl.layers.self_attention import SelfAttention
 from recdsl.layers.traditional_attention import TraditionalAttention
 from recdsl.ops import load
@@ -29,6 +30,8 @@ CASES = {
                        ("standard", lambda: SelfAttention(style="standard", heads=2), "x"),
                        ("plain", lambda: SelfAttention(style="standard", project=False, heads=1), "x")],
     "cross_attention": [("standard", lambda: CrossAttention(heads=2), "cross")],
+    "augru": [(variant, lambda variant=variant: InterestEvolution(variant=variant, att_units=[4]), "qk")
+              for variant in ("augru", "agru", "aigru")],
 }
 RUNS = [(op, case, make, kind) for op, cases in CASES.items() for case, make, kind in cases]
 
