@@ -30,3 +30,8 @@ def activation(layer, name, h):
 
 def dense(layer, x):
     return x @ weight(layer.kernel) + weight(layer.bias)
+
+
+def gate_nu(gate, z):
+    """PEPNet's Gate NU (recdsl.layers.gate_nu.GateNU): scale * sigmoid(W2 relu(W1 z + b1) + b2)."""
+    return gate.scale / (1 + np.exp(-dense(gate.gate, np.maximum(dense(gate.hidden, z), 0))))

@@ -18,16 +18,11 @@ from .layer_check import (
 )
 
 
-def gate_nu(gate, z):
-    """scale * sigmoid(W2 relu(W1 z + b1) + b2)."""
-    return gate.scale / (1 + np.exp(-ref.dense(gate.gate, np.maximum(ref.dense(gate.hidden, z), 0))))
-
-
 def epnet_reference(layer, fields, by, fields_for_gate=None):
     """g * E with g from [by, flatten(E)] (the gate may read another E: the stop-gradient's constant)."""
     b, f, d = fields.shape
     seen = fields if fields_for_gate is None else fields_for_gate
-    g = gate_nu(layer.gate, np.concatenate([by, seen.reshape(b, f * d)], -1))
+    g = ref.gate_nu(layer.gate, np.concatenate([by, seen.reshape(b, f * d)], -1))
     return fields * g.reshape((b, f, d) if layer.granularity == "dim" else (b, f, 1))
 
 

@@ -15,7 +15,6 @@ from .layer_check import (
     registry_count,
     rng,
 )
-from .test_epnet import gate_nu
 
 
 def ppnet_reference(layer, x, by, x_for_gates=None):
@@ -23,7 +22,7 @@ def ppnet_reference(layer, x, by, x_for_gates=None):
     prior = np.concatenate([by, x if x_for_gates is None else x_for_gates], -1)
     h = x
     for dense, act, gate in zip(layer.dense, layer.activations, layer.gates):
-        h = ref.activation(act, layer.activation, ref.dense(dense, h)) * gate_nu(gate, prior)
+        h = ref.activation(act, layer.activation, ref.dense(dense, h)) * ref.gate_nu(gate, prior)
     return h
 
 
