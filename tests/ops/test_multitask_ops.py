@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-import recdsl
-from recdsl.lang.errors import SpecErrors
 from recdsl.ops.types import shape_text
+
+from .. import spec_check
 
 PRELUDE = (
     "model m\n"
@@ -24,17 +22,11 @@ PRELUDE = (
 
 
 def checked(tmp_path: Path, body: str):
-    path = tmp_path / "spec.rec"
-    path.write_text(PRELUDE + body, encoding="utf-8")
-    return recdsl.typecheck(path)
+    return spec_check.checked(tmp_path, PRELUDE + body)
 
 
 def only_error(tmp_path: Path, body: str):
-    with pytest.raises(SpecErrors) as info:
-        checked(tmp_path, body)
-    errors = [e for e in info.value.errors if e.severity == "error"]
-    assert len(errors) == 1, [e.message for e in errors]
-    return errors[0]
+    return spec_check.only_error(tmp_path, PRELUDE + body)
 
 
 def test_mixture_type_and_parameters(tmp_path):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import recdsl
 from recdsl.lang.errors import SpecErrors
+
+from .. import spec_check
 
 PRELUDE = """model w
 feature user_id : id(buckets=10, dim=4)
@@ -19,9 +20,7 @@ feature year    : numeric(boundaries=[1, 2, 3])
 
 
 def checked(tmp_path, body: str):
-    path = tmp_path / "w.rec"
-    path.write_text(PRELUDE + body, encoding="utf-8")
-    return recdsl.typecheck(path)
+    return spec_check.checked(tmp_path, PRELUDE + body)
 
 
 def test_parameters_by_hand(tmp_path):
