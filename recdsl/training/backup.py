@@ -38,19 +38,27 @@ def _ask_to_stop(signum, frame) -> None:
 
 
 @contextlib.contextmanager
-def stop_requests():
-    """While the block runs, SIGTERM and SIGINT ask the run to stop at the end of the current step
-    instead of killing it (main thread only: elsewhere signals cannot be handled)."""
-    _requested["signal"] = None
+def _handled(signals, handler):
+    """While the block runs, `handler` handles `signals`; the handlers before are put back after.
+    Main thread only: elsewhere signals cannot be handled, and the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = {s: signal.signal(s, _ask_to_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    before = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
     finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
+        for s, previous in before.items():
+            signal.signal(s, previous)
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """While the block runs, SIGTERM and SIGINT ask the run to stop at the end of the current step
+    instead of killing it."""
+    _requested["signal"] = None
+    with _handled((signal.SIGTERM, signal.SIGINT), _ask_to_stop):
+        yield
 
 
 def _interrupt(signum, frame) -> None:
@@ -59,20 +67,11 @@ def _interrupt(signum, frame) -> None:
                               "last backup", signum=signum)
 
 
-@contextlib.contextmanager
 def interrupt_on_sigterm():
     """While the block runs, SIGTERM raises RunInterrupted where the run is (loading the data,
     building, scoring, writing the report), so the run records itself as interrupted instead of
-    dying with run.json saying `running`; inside `stop_requests()` training stops cleanly instead.
-    Main thread only (elsewhere signals cannot be handled)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
+    dying with run.json saying `running`; inside `stop_requests()` training stops cleanly instead."""
+    return _handled((signal.SIGTERM,), _interrupt)
 
 
 def stop_requested() -> int | None:
