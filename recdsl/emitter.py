@@ -156,7 +156,8 @@ class Emitter:
             table = node.arg("of") if rows_list else dict(node.args)
             # the checker counted this node's own table as rows * dim (vocab files already read there)
             rows = node.params // table["dim"]
-            layer = FeatureEmbedding(rows, table["dim"], l2=table.get("l2", 0.0), name=feature_layer_name(node.name))
+            layer = FeatureEmbedding(rows, table["dim"], l2=table.get("l2", 0.0), init_std=table.get("init_std"),
+                                     name=feature_layer_name(node.name))
         mask = PaddingMask(name=f"{node.name}-mask")(ids) if rows_list else None
         return ids, layer, mask
 

@@ -44,18 +44,22 @@ class FeatureEmbedding(keras.layers.Layer):
     rows that make it divide, zeros after the real ones, are never looked up (indices < rows)
     and get no gradient. Saving writes the real rows alone, and loading takes either length, so
     a model.keras is the same whether its table was padded or not. Anywhere else E is [rows, dim].
+
+    The rows start from U(-0.05, 0.05) (Keras' Embedding default), or from N(0, init_std^2) when
+    `init_std` is given (DeepCTR's `init_std`, 1e-4 there).
     """
 
-    def __init__(self, rows, dim, l2=0.0, **kwargs):
+    def __init__(self, rows, dim, l2=0.0, init_std=None, **kwargs):
         super().__init__(**kwargs)
-        self.rows, self.dim, self.l2 = rows, dim, l2
+        self.rows, self.dim, self.l2, self.init_std = rows, dim, l2, init_std
         self.stored_rows = rows
 
     def build(self, input_shape=None):
         self.stored_rows = padded_rows(f"{self.path}/embeddings", self.rows, self.dim)
         self.embeddings = self.add_weight(
             name="embeddings", shape=(self.stored_rows, self.dim),
-            initializer=PaddedRows(keras.initializers.RandomUniform(-0.05, 0.05), self.rows))
+            initializer=PaddedRows(keras.initializers.RandomUniform(-0.05, 0.05) if self.init_std is None
+                                   else keras.initializers.RandomNormal(0.0, self.init_std), self.rows))
         self.row_frequency = self.add_weight(
             name="row_frequency", shape=(self.rows,), initializer="ones", trainable=False)
 
@@ -108,7 +112,7 @@ class FeatureEmbedding(keras.layers.Layer):
         return tuple(input_shape) + (self.dim,)
 
     def get_config(self):
-        return {**super().get_config(), "rows": self.rows, "dim": self.dim, "l2": self.l2}
+        return {**super().get_config(), "rows": self.rows, "dim": self.dim, "l2": self.l2, "init_std": self.init_std}
 
 
 class _Probe:

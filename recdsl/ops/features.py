@@ -17,8 +17,19 @@ DEFAULT_DIM = 16
 
 _dim = Param("dim", "int", DEFAULT_DIM, low=1, doc="embedding width")
 _l2 = Param("l2", "float", 0.0, low=0.0, doc="mini-batch-aware L2 on the rows a batch uses")
+_init_std = Param("init_std", "float", None, low=0.0,
+                  doc="draw the table's rows from N(0, init_std^2) (DeepCTR's init_std) instead of U(-0.05, 0.05)")
 _column = Param("column", "str", None, min_length=1,
                 doc="the data column to read, when it is not the feature's name")
+
+
+def _table_type(ctx) -> FieldType:
+    """The field type of a feature with its own table, after the checks every table shares."""
+    if ctx.arg("init_std") == 0:
+        raise TypeProblem("init_std=0 starts every row at the same zero vector, and products of embeddings "
+                          "(fm, dot, attention) then get no gradient", "give a small positive spread, e.g. "
+                          "init_std=1e-4 (DeepCTR's), or leave it out for U(-0.05, 0.05)", at="init_std")
+    return FieldType(ctx.arg("dim"))
 
 
 def _category_infer(ctx):
@@ -33,7 +44,7 @@ def _category_infer(ctx):
     if ctx.arg("vocab") is not None and len(set(ctx.arg("vocab"))) != len(ctx.arg("vocab")):
         dupes = sorted(v for v, n in Counter(ctx.arg("vocab")).items() if n > 1)
         raise TypeProblem(f"vocab lists {dupes[0]!r} twice", "each value may appear once", at="vocab")
-    return FieldType(ctx.arg("dim"))
+    return _table_type(ctx)
 
 
 def vocab_size(args: dict, file_values: int | None) -> int:
@@ -49,8 +60,8 @@ def vocab_size(args: dict, file_values: int | None) -> int:
 register(OpSpec(
     name="id", family="feature", label="hashed id",
     summary="A high-cardinality id hashed into `buckets` rows (strings or integers).",
-    inputs=(), params=(Param("buckets", "int", REQUIRED, low=1, doc="hash buckets"), _dim, _l2, _column),
-    infer=lambda ctx: FieldType(ctx.arg("dim")),
+    inputs=(), params=(Param("buckets", "int", REQUIRED, low=1, doc="hash buckets"), _dim, _l2, _init_std, _column),
+    infer=_table_type,
     count=lambda ctx, out: (ctx.arg("buckets") + RESERVED_ROWS) * ctx.arg("dim"),
     layer="recdsl.layers.embedding:FeatureEmbedding", key_args=("buckets", "dim"), feature="row", table="hashed",
     example="feature user_id : id(buckets=100_000, dim=16)",
@@ -66,7 +77,7 @@ register(OpSpec(
               doc="a text file with one value per line (relative to the spec)"),
         Param("size", "int", None, low=1, doc="integer codes 0..size-1"),
         Param("max_tokens", "int", None, low=1, doc="learn the vocabulary from training data, at most this many"),
-        _dim, _l2, _column,
+        _dim, _l2, _init_std, _column,
     ),
     infer=_category_infer,
     count=lambda ctx, out: (vocab_size(ctx.args, ctx.vocab_size) + RESERVED_ROWS) * ctx.arg("dim"),
