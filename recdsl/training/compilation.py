@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 
 from recdsl.ops.heads import head_of
-from recdsl.training.config import OPTIMIZERS, RunConfig
+from recdsl.training.config import OPTIMIZERS, ConfigError, RunConfig
 from recdsl.training.distribution import Processes, check_backend, distribution_of
 
 #: On CPU, XLA is used only when every embedding table is at most this many parameters: XLA
@@ -28,8 +28,23 @@ def keras_setup(config: RunConfig):
     import keras
 
     keras.utils.set_random_seed(config.seed)
+    _check_precision(keras, config.precision)
     keras.config.set_dtype_policy(config.precision)
     return keras
+
+
+def _check_precision(keras, precision: str) -> None:
+    """mixed_float16 under JAX needs an accelerator: XLA's CPU dot products refuse float16 inputs with
+    float32 accumulation (keras' attention raises "The precision 'F16_F16_F32' is not supported by
+    dot_general on CPU" in the first compiled step)."""
+    if precision != "mixed_float16" or keras.backend.backend() != "jax":
+        return
+    import jax
+
+    if all(d.platform == "cpu" for d in jax.devices()):
+        raise ConfigError("run setting `precision`: mixed_float16 under JAX needs a GPU; XLA on CPU does not "
+                          "compute float16 products with float32 accumulation",
+                          hint="use `precision: mixed_bfloat16` on CPU (or float32)")
 
 
 def _strategy(keras, config: RunConfig, processes: Processes):

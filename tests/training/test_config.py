@@ -169,3 +169,23 @@ def test_a_run_config_must_be_a_mapping(tmp_path):
 def test_missing_config_file(tmp_path):
     path = tmp_path / "nope.yaml"
     assert config_error(path).message == f"cannot read run config {str(path)!r}: No such file or directory"
+
+
+def test_mixed_float16_under_jax_on_cpu_is_refused_with_the_bfloat16_hint():
+    """Under JAX, XLA's CPU dot products refuse float16 inputs with float32 accumulation: the first
+    compiled step of any attention spec would fail inside keras; the run refuses before building."""
+    from types import SimpleNamespace
+
+    import jax
+
+    from recdsl.training.compilation import _check_precision
+
+    assert all(d.platform == "cpu" for d in jax.devices())  # this test machine
+    jax_keras = SimpleNamespace(backend=SimpleNamespace(backend=lambda: "jax"))
+    with pytest.raises(ConfigError) as info:
+        _check_precision(jax_keras, "mixed_float16")
+    assert str(info.value).startswith("run setting `precision`: mixed_float16 under JAX needs a GPU")
+    assert "mixed_bfloat16" in info.value.hint
+    for fine in ("float32", "mixed_bfloat16"):
+        _check_precision(jax_keras, fine)
+    _check_precision(SimpleNamespace(backend=SimpleNamespace(backend=lambda: "tensorflow")), "mixed_float16")
