@@ -36,6 +36,10 @@ TOLERANCE = {"mixed_float16": 5e-3, "mixed_bfloat16": 3e-2}
 #: tracing costs seconds. No XLA here: XLA-compiling a mixed-precision train step takes
 #: 5-50 s per spec on a CPU runner (and jit_compile is torch.compile under PyTorch).
 GRAPH_SPECS = {"din"}
+#: JAX runs a step eagerly op by op, compiling each op for its shapes, which costs more than one
+#: XLA compilation of the whole step (jax.jit): under JAX every spec takes the compiled step, as
+#: `recdsl train` does.
+JAX = keras.backend.backend() == "jax"
 
 
 def padded_inputs(spec, model, rows: int, seed: int) -> dict:
@@ -119,6 +123,8 @@ def test_predictions_are_finite_float32_and_match_the_float32_model(mixed):
 
 def test_one_training_step_gives_a_finite_loss(mixed):
     spec, policy, model, _ = mixed
+    if JAX and policy == "mixed_float16":
+        pytest.skip("recdsl refuses mixed_float16 under JAX on CPU (compilation._check_precision)")
     x = padded_inputs(spec, model, ROWS, seed=2)
     r = np.random.default_rng(3)
     trained = [spec.node(lab.output) for lab in schema_of(spec).labels]  # not the served-only outputs
@@ -126,8 +132,8 @@ def test_one_training_step_gives_a_finite_loss(mixed):
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss={o.name: "binary_crossentropy" for o in trained},
                   loss_weights={o.name: o.arg("weight") for o in trained},
-                  run_eagerly=Path(spec.file).stem not in GRAPH_SPECS,
-                  jit_compile=False)
+                  run_eagerly=not JAX and Path(spec.file).stem not in GRAPH_SPECS,
+                  jit_compile=JAX)
     scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert scaled == (policy == "mixed_float16")
     before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
