@@ -54,7 +54,7 @@ def test_node_attributes(graph):
                               "share_kind")} == {
         "kind": "feature", "op": "id", "label": "hashed id", "type": "field", "shape": ["B", 8],
         "params": (10 + 2) * 8, "anonymous": False, "shares": None, "share_kind": None}
-    assert a["args"] == {"buckets": 10, "dim": 8, "l2": 0.0, "column": None}
+    assert a["args"] == {"buckets": 10, "dim": 8, "l2": 0.0, "init_std": None, "column": None}
     assert a["span"] == {"file": str(path), "line": 2, "column": 1, "end_line": 2, "end_column": 35}
 
     s = g.nodes["s"]

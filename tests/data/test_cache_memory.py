@@ -65,12 +65,13 @@ def measured(tmp_path_factory):
 
 
 def test_the_estimate_bounds_the_peak_memory_of_loading(measured):
-    """The estimate is the held arrays plus one chunk's working memory, and the peak stays under it.
-    The peak is not asserted to reach it: the chunk's working memory may reuse pages the warm-up
-    freed (measured 85-122 MiB against an estimate of 143 MiB), but it always holds the rows."""
+    """The estimate is the held arrays plus one chunk's working memory, and the peak RSS growth stays
+    under it (it was 2.1-2.4 times the estimate when loading held a second copy as tensors). No lower
+    bound: the growth is measured from an RSS that holds pages the warm-up freed, which the loading
+    reuses (measured 59-122 MiB against an estimate of 143 MiB, for 86 MiB of arrays)."""
     assert measured["rows"] == 200_000
     assert measured["held"] < measured["estimate"] < 2 * measured["held"], json.dumps(measured)
-    assert 0.75 * measured["held"] <= measured["peak"] <= 1.1 * measured["estimate"], json.dumps(measured)
+    assert measured["peak"] <= 1.1 * measured["estimate"], json.dumps(measured)
 
 
 def test_the_rows_are_held_as_four_byte_values_once(measured):
