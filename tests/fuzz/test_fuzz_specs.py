@@ -44,8 +44,7 @@ def test_every_parsed_spec_formats_to_text_that_parses_back_to_it(outcomes):
 
 def test_check_time_is_bounded(outcomes, folder):
     slow = [o for o in outcomes if o.slow]
-    # measured loosely: the fastest of three more tries, since a busy machine (parallel test workers)
-    # slows any one run several times over (a 0.6 s case measured 3.9 s twice in a row)
+    # measured loosely: CPU seconds (harness.clock), and the fastest of three more tries
     again = [min((harness.run_case(o.case, folder) for _ in range(3)), key=lambda t: t.seconds) for o in slow]
     still = [o for o in again if o.slow]
     assert not still, "\n".join(f"{o.case.label}: {o.seconds:.2f} s" for o in still)
