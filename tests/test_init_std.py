@@ -20,8 +20,12 @@ output ctr = sigmoid(deep)
 """
 
 
+def embedding(model, name) -> FeatureEmbedding:
+    return next(la for la in model.layers if isinstance(la, FeatureEmbedding) and la.name.startswith(name))
+
+
 def table(model, name) -> np.ndarray:
-    layer = next(la for la in model.layers if isinstance(la, FeatureEmbedding) and la.name.startswith(name))
+    layer = embedding(model, name)
     return keras.ops.convert_to_numpy(layer.embeddings.value)[: layer.rows]
 
 
@@ -36,8 +40,7 @@ def test_rows_are_drawn_from_the_normal_of_the_given_spread(tmp_path):
     model.save(path)
     again = keras.saving.load_model(path)
     np.testing.assert_array_equal(table(again, "user"), table(model, "user"))
-    assert next(la for la in again.layers if isinstance(la, FeatureEmbedding) and la.name.startswith("user")
-                ).init_std == 1e-4
+    assert embedding(again, "user").init_std == 1e-4
 
 
 def test_a_zero_spread_is_refused_at_its_argument(tmp_path):

@@ -124,7 +124,7 @@ def test_predictions_are_finite_float32_and_match_the_float32_model(mixed):
 def test_one_training_step_gives_a_finite_loss(mixed):
     spec, policy, model, _ = mixed
     if JAX and policy == "mixed_float16":
-        pytest.skip("recdsl refuses mixed_float16 under JAX on CPU (compilation._check_precision)")
+        pytest.skip("recdsl refuses mixed_float16 under JAX on CPU (compilation.check_precision)")
     x = padded_inputs(spec, model, ROWS, seed=2)
     r = np.random.default_rng(3)
     trained = [spec.node(lab.output) for lab in schema_of(spec).labels]  # not the served-only outputs

@@ -24,7 +24,7 @@ _column = Param("column", "str", None, min_length=1,
 
 
 def _table_type(ctx) -> FieldType:
-    """The field type of a feature with its own table, after the checks every table shares."""
+    """The field type of an id or category feature (each has its own table), after the checks both share."""
     if ctx.arg("init_std") == 0:
         raise TypeProblem("init_std=0 starts every row at the same zero vector, and products of embeddings "
                           "(fm, dot, attention) then get no gradient", "give a small positive spread, e.g. "

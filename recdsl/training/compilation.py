@@ -28,16 +28,20 @@ def keras_setup(config: RunConfig):
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    _check_precision(keras, config.precision)
     keras.config.set_dtype_policy(config.precision)
     return keras
 
 
-def _check_precision(keras, precision: str) -> None:
-    """mixed_float16 under JAX needs an accelerator: XLA's CPU dot products refuse float16 inputs with
-    float32 accumulation (keras' attention raises "The precision 'F16_F16_F32' is not supported by
-    dot_general on CPU" in the first compiled step)."""
-    if precision != "mixed_float16" or keras.backend.backend() != "jax":
+def check_precision(precision: str, backend: str | None = None) -> None:
+    """Refuse a precision the backend cannot train here, before the run reads its data (after
+    distribution.start: it asks JAX for its devices). mixed_float16 under JAX needs an accelerator:
+    XLA's CPU dot products refuse float16 inputs with float32 accumulation (keras' attention raises
+    "The precision 'F16_F16_F32' is not supported by dot_general on CPU" in the first compiled step)."""
+    if backend is None:
+        import keras
+
+        backend = keras.backend.backend()
+    if precision != "mixed_float16" or backend != "jax":
         return
     import jax
 

@@ -25,7 +25,7 @@ from recdsl.data.schema import schema_of
 from recdsl.training.atomic import atomic_path, write_json, write_text
 from recdsl.training.backup import interrupt_on_sigterm
 from recdsl.training.callbacks import epoch_timing, monitor_of, run_callbacks
-from recdsl.training.compilation import build_model, compile_model, keras_setup
+from recdsl.training.compilation import build_model, check_precision, compile_model, keras_setup
 from recdsl.training.config import RunConfig
 from recdsl.training.diagnostics import attention_report
 from recdsl.training.distribution import Processes, folder_of, start
@@ -77,6 +77,7 @@ def train(spec_path, train_paths, valid_paths=None, test_paths=None, out="runs/r
     config = (config or RunConfig()).validate()
     processes = processes or Processes()
     start(processes, config.distribution)  # refuses what the backend cannot do; before anything computes with JAX
+    check_precision(config.precision)
     out, scaled = folder_of(out, processes, resume), ScaledRun(processes, config)
     clock = {"start": time.perf_counter()}
     if spec_source is not None:

@@ -173,19 +173,16 @@ def test_missing_config_file(tmp_path):
 
 def test_mixed_float16_under_jax_on_cpu_is_refused_with_the_bfloat16_hint():
     """Under JAX, XLA's CPU dot products refuse float16 inputs with float32 accumulation: the first
-    compiled step of any attention spec would fail inside keras; the run refuses before building."""
-    from types import SimpleNamespace
-
+    compiled step of any attention spec would fail inside keras; the run refuses before reading data."""
     import jax
 
-    from recdsl.training.compilation import _check_precision
+    from recdsl.training.compilation import check_precision
 
     assert all(d.platform == "cpu" for d in jax.devices())  # this test machine
-    jax_keras = SimpleNamespace(backend=SimpleNamespace(backend=lambda: "jax"))
     with pytest.raises(ConfigError) as info:
-        _check_precision(jax_keras, "mixed_float16")
+        check_precision("mixed_float16", backend="jax")
     assert str(info.value).startswith("run setting `precision`: mixed_float16 under JAX needs a GPU")
     assert "mixed_bfloat16" in info.value.hint
     for fine in ("float32", "mixed_bfloat16"):
-        _check_precision(jax_keras, fine)
-    _check_precision(SimpleNamespace(backend=SimpleNamespace(backend=lambda: "tensorflow")), "mixed_float16")
+        check_precision(fine, backend="jax")
+    check_precision("mixed_float16", backend="tensorflow")
