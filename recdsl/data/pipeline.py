@@ -41,9 +41,10 @@ from recdsl.ops.rows import PADDING_ROW
 
 VALUE_BYTES = 4  # one model-input value once preprocessed: an int32 row or a float32 number
 LOAD_CHUNK_ROWS = 16_384  # rows read and preprocessed at a time into the cache
-#: a loading chunk's working memory (Arrow batch, raw int64 lists, the lookups' tensors), in
-#: preprocessed rows' worth: ~8 x LOAD_CHUNK_ROWS (measured: tests/data/test_cache_memory.py)
-LOAD_WORK_ROWS = 8 * LOAD_CHUNK_ROWS
+#: a loading chunk's working memory (the Parquet reader's buffers, raw int64 lists, the lookups'
+#: tensors, what the allocators keep), in preprocessed rows' worth: measured 16-19 x
+#: LOAD_CHUNK_ROWS from an RSS with freed pages returned (tests/data/test_cache_memory.py)
+LOAD_WORK_ROWS = 20 * LOAD_CHUNK_ROWS
 
 
 @dataclass

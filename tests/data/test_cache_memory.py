@@ -39,6 +39,9 @@ pq.write_table(pq.ParquetFile(path).read_row_group(0).slice(0, 512), small)
 for _ in Split("warm", small, pre).load().training_dataset(256, seed=0).take(2):
     pass                                          # TensorFlow, the lookups and tf.data started once
 gc.collect()
+import ctypes, pyarrow
+pyarrow.default_memory_pool().release_unused()
+ctypes.CDLL("libc.so.6").malloc_trim(0)           # freed pages go back, so growth counts new memory
 base = status("VmRSS")
 open("/proc/self/clear_refs", "w").write("5")     # the peak RSS from here on
 split = Split("train", path, pre).load()
@@ -66,12 +69,12 @@ def measured(tmp_path_factory):
 
 def test_the_estimate_bounds_the_peak_memory_of_loading(measured):
     """The estimate is the held arrays plus one chunk's working memory, and the peak RSS growth stays
-    under it (it was 2.1-2.4 times the estimate when loading held a second copy as tensors). No lower
-    bound: the growth is measured from an RSS that holds pages the warm-up freed, which the loading
-    reuses (measured 59-122 MiB against an estimate of 143 MiB, for 86 MiB of arrays)."""
+    under it (it was 2.1-2.4 times the estimate when loading held a second copy as tensors). The
+    growth is measured from an RSS with freed pages handed back (malloc_trim, Arrow's pool), so the
+    arrays written count in full: measured 0.89-0.95 of the estimate under three parallel loads."""
     assert measured["rows"] == 200_000
-    assert measured["held"] < measured["estimate"] < 2 * measured["held"], json.dumps(measured)
-    assert measured["peak"] <= 1.1 * measured["estimate"], json.dumps(measured)
+    assert measured["held"] < measured["estimate"], json.dumps(measured)
+    assert measured["held"] < measured["peak"] <= 1.1 * measured["estimate"], json.dumps(measured)
 
 
 def test_the_rows_are_held_as_four_byte_values_once(measured):
