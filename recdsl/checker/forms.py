@@ -17,7 +17,7 @@ def flatten(members):
     out = []
     for name, t in members:
         if isinstance(t, FieldListType):
-            out.extend(flatten(list(t.items)))
+            out.extend(t.leaves)
         else:
             out.append((name, t))
     return out

@@ -21,15 +21,18 @@ def _slot_form(registry: dict, node, role: str) -> str | None:
     return slot.accepts if slot is not None else None
 
 
-def _leaves(nodes: dict, names) -> list[str]:
-    out = []
+def _leaves(nodes: dict, names, found: set | None = None, expanded: set | None = None) -> set[str]:
+    """The names `names` reads, groups expanded (each group once, however often it is nested)."""
+    found = set() if found is None else found
+    expanded = set() if expanded is None else expanded
     for name in names:
         node = nodes.get(name)
-        if node is not None and node.kind == "group":
-            out.extend(_leaves(nodes, node.inputs[0].members))
-        else:
-            out.append(name)
-    return out
+        if node is None or node.kind != "group":
+            found.add(name)
+        elif name not in expanded:
+            expanded.add(name)
+            _leaves(nodes, node.inputs[0].members, found, expanded)
+    return found
 
 
 def without_unused_tables(nodes: dict, registry: dict) -> dict:

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -107,13 +108,14 @@ class FieldListType:
     def dims(self) -> tuple[int, ...]:
         return tuple(t.width for _, t in self.items)
 
-    @property
+    @functools.cached_property
     def width(self) -> int:
         return sum(self.dims)
 
-    @property
+    @functools.cached_property
     def leaves(self) -> tuple[tuple[str, object], ...]:
-        """The members with nested groups expanded, as ops that stack fields see them."""
+        """The members with nested groups expanded, as ops that stack fields see them (kept: a
+        group used many times inside others is expanded once)."""
         out: list[tuple[str, object]] = []
         for name, t in self.items:
             out.extend(t.leaves if isinstance(t, FieldListType) else ((name, t),))
