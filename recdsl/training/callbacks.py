@@ -6,7 +6,8 @@ TensorBoard (train and validation under one tag, step scalars: recdsl.training.r
 Keras is imported inside the functions: importing this module stays cheap.
 
 Test hooks (for tests/training/test_resume.py, which kills runs to check that they resume):
-RECDSL_TEST_KILL_AFTER_BATCHES=N kills the process with SIGKILL after its Nth training batch,
+RECDSL_TEST_KILL_AFTER_BATCHES=N kills the process with SIGKILL after the call that trains its Nth
+batch (several a call: recdsl.training.fitloop.execution_steps),
 RECDSL_TEST_KILL_AFTER_EPOCHS=N after its Nth epoch has been backed up; RECDSL_TEST_KILL_SIGNAL=TERM
 sends SIGTERM instead (a preemption: recdsl.training.backup).
 """
@@ -54,23 +55,26 @@ def _classes():
 
     class EpochTiming(keras.callbacks.Callback):
         """Wall time of each epoch's training steps (validation excluded: it runs after), and of
-        its first step (`first_step_times`: tracing and compiling happen there)."""
+        the first call of its training function (`first_step_times`: tracing and compiling happen
+        there) with the steps that call ran (`first_call_steps`)."""
 
         def __init__(self):
             super().__init__()
             self.epoch_times: list[float] = []
             self.first_step_times: list[float | None] = []
+            self.first_call_steps: list[int | None] = []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._t, self._first = time.perf_counter(), None
+            self._t, self._first, self._steps = time.perf_counter(), None, None
 
         def on_train_batch_end(self, batch, logs=None):
             if self._first is None:
-                self._first = time.perf_counter() - self._t
+                self._first, self._steps = time.perf_counter() - self._t, batch + 1
 
         def on_epoch_end(self, epoch, logs=None):
             self.epoch_times.append(time.perf_counter() - self._t)
             self.first_step_times.append(self._first)
+            self.first_call_steps.append(self._steps)
 
     class ExactValidation(keras.callbacks.Callback):
         """Exact validation metrics each epoch (numpy AUC, not the thresholded streaming estimate),
@@ -101,7 +105,9 @@ def _classes():
             logs["val_loss"] = total
 
     class DivergenceGuard(keras.callbacks.Callback):
-        """Stops the run (TrainingDiverged) at the first step whose training loss is NaN or infinite."""
+        """Stops the run (TrainingDiverged) at the first step whose training loss is NaN or infinite;
+        with several steps a compiled call, at the end of the first such call, naming its steps
+        (failed_at's step: the call's last)."""
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
@@ -109,7 +115,9 @@ def _classes():
         def on_train_batch_end(self, batch, logs=None):
             loss = (logs or {}).get("loss")
             if isinstance(loss, (int, float)) and not math.isfinite(loss):
-                raise TrainingDiverged(f"the training loss became {loss} at epoch {self.epoch}, step {batch + 1}",
+                first = batch + 2 - self.model.steps_per_execution
+                where = f"step {batch + 1}" if first > batch else f"one of steps {first}-{batch + 1}"
+                raise TrainingDiverged(f"the training loss became {loss} at epoch {self.epoch}, {where}",
                                        DIVERGED_HINT, epoch=self.epoch, step=batch + 1)
 
     class KillSwitch(keras.callbacks.Callback):
@@ -120,16 +128,16 @@ def _classes():
             self.batches, self.epochs = batches, epochs
 
         def on_train_batch_end(self, batch, logs=None):
-            self._count("batches")
+            self._count("batches", self.model.steps_per_execution)  # the steps of the call
 
         def on_epoch_end(self, epoch, logs=None):
-            self._count("epochs")
+            self._count("epochs", 1)
 
-        def _count(self, what: str) -> None:
+        def _count(self, what: str, done: int) -> None:
             left = getattr(self, what)
             if left is not None:
-                setattr(self, what, left - 1)
-                if left == 1:
+                setattr(self, what, left - done)
+                if 0 < left <= done:
                     os.kill(os.getpid(), getattr(signal, f"SIG{os.environ.get('RECDSL_TEST_KILL_SIGNAL', 'KILL')}"))
 
     return EpochTiming, ExactValidation, DivergenceGuard, KillSwitch

@@ -136,7 +136,7 @@ def compile_model(model, labels, config: RunConfig, keras, jit: bool) -> None:
         metrics[lab.output] = [getattr(keras.metrics, kind)(name=name) for kind, name in head.live_metrics]
         weights[lab.output] = lab.weight
     model.compile(optimizer=optimizer, loss=losses, loss_weights=weights, metrics=metrics,
-                  jit_compile=jit, steps_per_execution=config.steps_per_execution)
+                  jit_compile=jit)  # steps a call: set per fit leg (recdsl.training.fitloop)
     _served_targets(model, [name for name in model.output_names if name not in losses])
 
 

@@ -26,7 +26,7 @@ class RunConfig:
     seed: int = 2024
     jit_compile: str = "auto"         # auto (GPU, JAX; CPU: small tables, no dropout) | on | off
     precision: str = "float32"
-    steps_per_execution: int = 1
+    steps_per_execution: int | str = "auto"  # auto (up to 16) | N: training steps per compiled call
     missing: str = "error"            # error | fill (see recdsl.data.source)
     cache_mb: int = 4096              # preprocessed data up to this size is kept in memory
     shuffle_buffer: int = 100_000     # streamed data only
@@ -59,7 +59,10 @@ class RunConfig:
             bad("jit_compile", f"{self.jit_compile!r} is not one of auto, on, off (or true/false)")
         if self.monitor not in ("auc", "logloss", "loss"):
             bad("monitor", f"{self.monitor!r} is not one of auc, logloss, loss")
-        for key in ("batch_size", "epochs", "steps_per_execution", "eval_batch_size"):
+        steps = self.steps_per_execution
+        if steps != "auto" and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+            bad("steps_per_execution", f"must be auto or a whole number of at least 1, got {steps!r}")
+        for key in ("batch_size", "epochs", "eval_batch_size"):
             if getattr(self, key) < 1:
                 bad(key, f"must be at least 1, got {getattr(self, key)}")
         for key in ("patience", "cache_mb", "shuffle_buffer", "length_buckets", "backup_every_steps",
@@ -91,6 +94,14 @@ def load_config(path=None, overrides: dict | None = None) -> RunConfig:
 
 
 def _typed(key: str, value, default):
+    if key == "steps_per_execution":  # auto, or a number
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"run setting `{key}` must be auto or a whole number, got {value!r}")
     kind = type(default)
     if key == "jit_compile" and isinstance(value, bool):
         return "on" if value else "off"

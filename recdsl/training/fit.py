@@ -238,8 +238,10 @@ class _Run:
 
     def timing(self) -> dict:
         first = getattr(self, "timing_cb", None)
-        return _timing(self.clock, self.progress, self.splits["train"], self.config.batch_size,
-                       first.first_step_times[0] if first and first.first_step_times else None,
+        known = first and first.first_step_times and first.first_call_steps[0]
+        return _timing(self.clock, self.progress, self.splits["train"],
+                       self.config.batch_size * first.first_call_steps[0] if known else 0,
+                       first.first_step_times[0] if known else None,
                        best_epoch(self.progress.history, self.monitor, self.mode))
 
     def report(self, metrics, attention, timing, failure=None) -> None:
@@ -274,10 +276,11 @@ def _load_data(schema, train_paths, valid_paths, test_paths, config: RunConfig, 
     return pre, splits, streamed
 
 
-def _timing(clock: dict, progress: Progress, train_split: Split, batch_size: int, first_step, best) -> dict:
+def _timing(clock: dict, progress: Progress, train_split: Split, first_rows: int, first_step, best) -> dict:
     """run.json's timing: epochs, best epoch, seconds per phase (training: over every process of a
     resumed run), the steady training samples/s apart from the compile and warm-up seconds
-    (recdsl.training.throughput; first_step: this process's first epoch's first step)."""
+    (recdsl.training.throughput; first_step: the seconds of this process's first epoch's first
+    call of the training function, which trained first_rows rows)."""
     rows = train_split.rows or train_split.row_estimate()
     epoch_times = progress.epoch_times
     first_step = first_step if not progress.resumed else None
@@ -285,7 +288,7 @@ def _timing(clock: dict, progress: Progress, train_split: Split, batch_size: int
         "epochs": len(epoch_times),
         "best_epoch": best,
         "train_seconds": round(progress.fit_seconds, 3),
-        **throughput(epoch_times, rows, resumed=progress.resumed, first_step=first_step, batch_size=batch_size),
+        **throughput(epoch_times, rows, resumed=progress.resumed, first_step=first_step, first_rows=first_rows),
         "epoch_seconds": [round(t, 3) for t in epoch_times],
         "data_seconds": round(clock["data"] - clock["start"], 3),
         "build_seconds": round(clock.get("build", clock["data"]) - clock["data"], 3),

@@ -10,6 +10,32 @@ from recdsl.training.backup import stop_requests
 from recdsl.training.config import RunConfig
 from recdsl.training.scoring import batch_shards
 
+#: steps_per_execution: auto runs up to this many training steps in one compiled call
+AUTO_EXECUTION_STEPS = 16
+
+
+def execution_steps(setting, steps: int | None, backup_every_steps: int = 0, backend: str = "tensorflow") -> int:
+    """Training steps per compiled call (Keras' steps_per_execution) for a fit leg of `steps` steps
+    an epoch: the largest count up to the setting (auto: AUTO_EXECUTION_STEPS) that divides both
+    `steps` and `backup_every_steps` (when on). Keras runs whole calls, so a count that does not
+    divide the epoch trains the next epoch's first batches in this one; callbacks run once a
+    call, so backups land every `backup_every_steps` steps only when the count divides it.
+    Streamed data (steps None: not known before its epoch ends) runs one step a call, and so does
+    the torch backend (Keras' torch trainer runs one). Several steps a call train the same steps
+    on the same batches, with less Python around each."""
+    if not steps or backend == "torch":
+        return 1
+    cap = AUTO_EXECUTION_STEPS if setting == "auto" else int(setting)
+    return max(d for d in range(1, min(cap, steps) + 1)
+               if steps % d == 0 and (not backup_every_steps or backup_every_steps % d == 0))
+
+
+def use_execution_steps(model, count: int) -> None:
+    """Make the model's next fit run `count` steps a call (its training function built again)."""
+    if model.steps_per_execution != count:
+        model.steps_per_execution = count
+        model.train_function = None
+
 
 def say(log, text: str) -> None:
     if log:
@@ -49,9 +75,12 @@ def fit_args(schema, train_split: Split, streamed: bool, config: RunConfig, kera
                                              skip=epoch * steps + step)
             leg = dict(x=_trimmed(x, batch_shards()), steps_per_epoch=steps - step, shuffle=False)
         legs.append(dict(leg, initial_epoch=epoch, epochs=epoch + 1 if step else config.epochs))
+    calls = execution_steps(config.steps_per_execution, legs[-1].get("steps_per_epoch") if legs else None,
+                            config.backup_every_steps, keras.backend.backend())
     say(log, f"training {spec_name}: {config.epochs} epoch(s), batch {config.batch_size}, "
              f"{config.optimizer} lr {config.learning_rate:g}, {config.precision}, "
              f"XLA {'on' if model.jit_compile else 'off'}"
+             + (f", {calls} steps a call" if calls > 1 else "")
              + (f", length buckets of {config.length_buckets} ({', '.join(cut)})" if cut else ""))
     return legs
 
@@ -74,6 +103,10 @@ def fit(model, compile_without_xla, legs: list[dict], config: RunConfig, callbac
     stop (recdsl.training.backup); when XLA cannot compile the model, say so, recompile without it
     and fit again. A leg that ends in early stopping ends training."""
     def fit(leg, final):
+        import keras
+
+        use_execution_steps(model, execution_steps(config.steps_per_execution, leg.get("steps_per_epoch"),
+                                                   config.backup_every_steps, keras.backend.backend()))
         for callback in callbacks:
             if hasattr(callback, "final_leg"):
                 callback.final_leg = final

@@ -137,7 +137,25 @@ def _classes():
 
         def __init__(self, log_dir: str, aliases: dict, **kwargs):
             super().__init__(log_dir, **kwargs)
-            self.aliases = aliases
+            self.aliases, self.every = aliases, self.update_freq
+
+        # Keras counts the training function's calls; with several steps a call
+        # (recdsl.training.fitloop.execution_steps) the step scalars are put at the step each call
+        # ends at, every `every` steps rounded up to a whole number of calls.
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            calls = self.model.steps_per_execution
+            if self.every != "epoch":
+                self.update_freq = -(-self.every // calls) * calls
+            self._steps_before = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            super().on_epoch_begin(epoch, logs)
+            self._steps_before = self._global_train_batch
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._global_train_batch = self._steps_before + batch + self.model.steps_per_execution - 1
+            super().on_train_batch_begin(batch, logs)  # adds the call's last step
 
         def _renamed(self, logs):
             return {self.aliases.get(k, k): v for k, v in (logs or {}).items()}

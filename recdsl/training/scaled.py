@@ -213,6 +213,7 @@ def on_twin(gathered: GatheredModel, callbacks: list) -> list:
             self._forward("on_train_end", logs, pull=True)
 
         def on_train_begin(self, logs=None):
+            gathered.twin.steps_per_execution = self.model.steps_per_execution  # what callbacks read
             self._forward("on_train_begin", logs)
 
         def on_epoch_begin(self, epoch, logs=None):

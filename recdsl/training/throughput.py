@@ -9,9 +9,10 @@ warm-up cost is reported on its own:
     samples/s               = training rows / steady seconds per epoch
     compile seconds         = epoch 1's time - steady seconds per epoch
 
-A run of one epoch has no steady epoch: its steps after the first are steady instead
-(samples/s = (rows - batch) / (epoch time - first step's time), compile seconds = the first
-step's time - one steady step's time). When neither is known the throughput includes the
+A run of one epoch has no steady epoch: its steps after the first call of the training function
+are steady instead (samples/s = (rows - the first call's rows) / (epoch time - the first call's
+time), compile seconds = the first call's time - its rows at the steady rate; a call runs one
+step or several: recdsl.training.fitloop.execution_steps). When neither is known the throughput includes the
 compilation, and `steady` says so.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ def compile_epochs(resumed: list) -> set[int]:
 
 
 def throughput(epoch_times: list, rows: int, *, resumed=(), first_step: float | None = None,
-               batch_size: int = 0) -> dict:
+               first_rows: int = 0) -> dict:
     """{"samples_per_sec", "compile_seconds", "steady"}: the steady throughput, the first epoch's
     compile and warm-up cost, and what the steady figure is measured on ("epochs 2-5", "the steps
     of epoch 1 after its first", or "epoch 1, compilation included")."""
@@ -40,10 +41,10 @@ def throughput(epoch_times: list, rows: int, *, resumed=(), first_step: float | 
                 "compile_seconds": round(max(times[0] - per_epoch, 0.0), 3) if 0 not in resumed else None,
                 "steady": _epochs_text([i for i, _ in steady])}
     rest = times[0] - (first_step or 0.0)
-    if len(times) == 1 and first_step is not None and rows > batch_size > 0 and rest > 0:
-        rate = (rows - batch_size) / rest
-        return {"samples_per_sec": round(rate, 1), "compile_seconds": round(max(first_step - batch_size / rate, 0.0), 3),
-                "steady": "the steps of epoch 1 after its first"}
+    if len(times) == 1 and first_step is not None and rows > first_rows > 0 and rest > 0:
+        rate = (rows - first_rows) / rest
+        return {"samples_per_sec": round(rate, 1), "compile_seconds": round(max(first_step - first_rows / rate, 0.0), 3),
+                "steady": "the steps of epoch 1 after its first call"}
     return {"samples_per_sec": round(rows / statistics.median(times), 1), "compile_seconds": None,
             "steady": f"{_epochs_text(range(1, len(times) + 1))}, compilation included"}
 

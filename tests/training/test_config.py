@@ -11,7 +11,7 @@ from recdsl.training.config import ConfigError, RunConfig, load_config
 
 DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 1024, "epochs": 5, "patience": 2,
             "monitor": "auc", "seed": 2024, "jit_compile": "auto", "precision": "float32",
-            "steps_per_execution": 1, "missing": "error", "cache_mb": 4096, "shuffle_buffer": 100_000,
+            "steps_per_execution": "auto", "missing": "error", "cache_mb": 4096, "shuffle_buffer": 100_000,
             "length_buckets": 0, "eval_batch_size": 8192,
             "backup_every_steps": 0, "backup_every_seconds": 600,
             "distribution": "auto", "shard_tables_above": 100_000, "columns": {}, "separators": {}, "id_columns": []}

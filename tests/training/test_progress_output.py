@@ -35,10 +35,12 @@ def run(tmp_path_factory):
     (folder / "tiny.rec").write_text(SPEC, encoding="utf-8")
     pq.write_table(click_log(300, 1), folder / "train.parquet")
     pq.write_table(click_log(100, 2), folder / "valid.parquet")
+    (folder / "run.yaml").write_text("steps_per_execution: 2\n")  # 10 steps an epoch, 2 a call
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("recdsl.training.runlog.TENSORBOARD_STEPS", 2)
         code, out, err = call(["train", folder / "tiny.rec", "--train", folder / "train.parquet",
                                "--valid", folder / "valid.parquet", "-o", folder / "run", "--epochs", "2",
+                               "--config", folder / "run.yaml",
                                "--batch-size", "32", "--lr", "0.01", "--progress-every", "0.000001"])
     assert code == 0, err
     return folder / "run", out
@@ -48,10 +50,10 @@ def test_progress_lines_when_stdout_is_not_a_terminal(run):
     _, out = run
     lines = re.findall(r"^epoch (\d)/2: ([0-9,]+) of 300 rows \((\d+)%\)(.*)$", out, re.M)
     assert {e for e, *_ in lines} == {"1", "2"}
-    for epoch in ("1", "2"):  # every step of the 10 (every 1e-6 s), rows in steps of the batch
+    for epoch in ("1", "2"):  # every call of 2 steps (every 1e-6 s), rows in steps of the batch
         rows = [int(r.replace(",", "")) for e, r, *_ in lines if e == epoch]
-        assert rows == [min(32 * k, 300) for k in range(1, 11)]
-    later = [rest for e, r, _, rest in lines if r != "32"]
+        assert rows == [min(32 * k, 300) for k in range(2, 11, 2)]
+    later = [rest for e, r, _, rest in lines if r != "64"]
     assert all(re.match(r", [0-9,]+ samples/s, loss [0-9.]+", rest) for rest in later)
     assert any("ETA" in rest for rest in later)
 
@@ -131,5 +133,5 @@ def test_tensorboard_pairs_train_and_validation_tags_and_logs_steps(run):
     for tag in ("epoch_click_auc", "epoch_click_logloss", "epoch_loss"):
         assert tag in train and tag in valid, (sorted(train), sorted(valid))
     assert "epoch_auc" not in train
-    steps = train["batch_loss"]  # step-level scalars every TENSORBOARD_STEPS (2 here) steps
-    assert steps and all(step % 2 == 0 for step in steps) and len(steps) < 20
+    # step-level scalars every TENSORBOARD_STEPS (2 here) steps, at the step each call of 2 ends at
+    assert train["batch_loss"] == list(range(2, 21, 2))

@@ -64,9 +64,9 @@ def test_throughput_leaves_out_the_compiling_epochs():
                    "steady": "epochs 2-5"}
     resumed = throughput([30.0, 5.0, 31.0, 5.5, 6.0], 100, resumed=[2])  # epoch 3 compiles again
     assert resumed["steady"] == "epochs 2, 4-5" and resumed["samples_per_sec"] == round(100 / 5.5, 1)
-    one = throughput([10.0], 1000, first_step=8.0, batch_size=100)  # 900 rows in the 2 s after step 1
+    one = throughput([10.0], 1000, first_step=8.0, first_rows=100)  # 900 rows in the 2 s after step 1
     assert one == {"samples_per_sec": 450.0, "compile_seconds": round(8.0 - 100 / 450, 3),
-                   "steady": "the steps of epoch 1 after its first"}
+                   "steady": "the steps of epoch 1 after its first call"}
     assert timing_line({"epochs": 5, "train_seconds": 104.9, "best_epoch": 4, **got}) == (
         "5 epoch(s) in 104.9 s: compile and warm-up 67.3 s, then 270,270 samples/s (steady: epochs 2-5); "
         "best epoch 4")
