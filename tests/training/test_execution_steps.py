@@ -10,7 +10,7 @@ import pytest
 from recdsl.training.config import ConfigError, RunConfig, load_config
 from recdsl.training.fitloop import AUTO_EXECUTION_STEPS, execution_steps
 
-from .test_train_cli import click_log
+from .test_train_cli import SPEC, click_log
 
 
 @pytest.mark.parametrize("setting, steps, backups, expected", [
@@ -44,15 +44,6 @@ def test_auto_is_the_default_and_the_setting_is_checked(tmp_path):
         with pytest.raises(ConfigError) as info:
             load_config(overrides={"steps_per_execution": bad})
         assert str(info.value).startswith("run setting `steps_per_execution`") and text in str(info.value)
-
-
-SPEC = """model tiny "a tiny DIN"
-feature item : id(buckets=50, dim=4)
-feature cat  : category(vocab=["a", "b"], dim=4)
-feature hist : sequence(of=item, max_len=5)
-pool interest = din(query=[item], keys=[hist], units=[8])
-output click = sigmoid(mlp([item, cat, interest], units=[8]))
-"""
 
 
 @pytest.fixture(scope="module")
