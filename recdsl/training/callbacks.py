@@ -115,8 +115,8 @@ def _classes():
         def on_train_batch_end(self, batch, logs=None):
             loss = (logs or {}).get("loss")
             if isinstance(loss, (int, float)) and not math.isfinite(loss):
-                first = batch + 2 - self.model.steps_per_execution
-                where = f"step {batch + 1}" if first > batch else f"one of steps {first}-{batch + 1}"
+                calls = self.model.steps_per_execution
+                where = f"step {batch + 1}" if calls == 1 else f"one of steps {batch + 2 - calls}-{batch + 1}"
                 raise TrainingDiverged(f"the training loss became {loss} at epoch {self.epoch}, {where}",
                                        DIVERGED_HINT, epoch=self.epoch, step=batch + 1)
 
